@@ -1,0 +1,219 @@
+/**
+ * Readiness calls, shaped like Python's `select` module: `select()`,
+ * `poll()` objects and (Linux) `epoll()` objects, with the platform's
+ * POLL* and EPOLL* constants. Each wait is one native call over reusable
+ * typed arrays; a signal during a wait (EINTR) is retried with the time left.
+ */
+import { constants as osConstants } from 'node:os';
+import { binding } from './native';
+import { OSError } from './errors';
+
+const c = binding.constants;
+const { ENOENT, EBADF } = osConstants.errno;
+
+export const POLLIN = c.POLLIN;
+export const POLLPRI = c.POLLPRI;
+export const POLLOUT = c.POLLOUT;
+export const POLLERR = c.POLLERR;
+export const POLLHUP = c.POLLHUP;
+export const POLLNVAL = c.POLLNVAL;
+export const POLLRDHUP: number | undefined = c.POLLRDHUP;
+export const EPOLLIN: number | undefined = c.EPOLLIN;
+export const EPOLLPRI: number | undefined = c.EPOLLPRI;
+export const EPOLLOUT: number | undefined = c.EPOLLOUT;
+export const EPOLLERR: number | undefined = c.EPOLLERR;
+export const EPOLLHUP: number | undefined = c.EPOLLHUP;
+export const EPOLLRDHUP: number | undefined = c.EPOLLRDHUP;
+export const EPOLLET: number | undefined = c.EPOLLET;
+export const EPOLLONESHOT: number | undefined = c.EPOLLONESHOT;
+/** select()'s limit: fds must be below this. */
+export const FD_SETSIZE: number = binding.FD_SETSIZE;
+/** True where `epoll()` exists (Linux). */
+export const hasEpoll: boolean = typeof binding.epollCreate === 'function';
+
+/** Anything with a file descriptor: a number or an object with `fileno()`. */
+export type FileLike = number | { fileno(): number };
+
+function fdOf(f: FileLike): number {
+  if (typeof f === 'number') return f;
+  if (f !== null && typeof f === 'object' && typeof (f as { fileno?: unknown }).fileno === 'function') return f.fileno();
+  throw new TypeError('argument must be an int, or have a fileno() method');
+}
+
+/** Grow-only Int32Array scratch space, reused across calls. @internal */
+export class IntArrays {
+  a = new Int32Array(64);
+  b = new Int32Array(64);
+  c = new Int32Array(64);
+  ensure(n: number): void {
+    if (this.a.length >= n) return;
+    let cap = this.a.length;
+    while (cap < n) cap *= 2;
+    this.a = new Int32Array(cap);
+    this.b = new Int32Array(cap);
+    this.c = new Int32Array(cap);
+  }
+}
+
+const SEL_R = 1;
+const SEL_W = 2;
+const SEL_X = 4;
+const selectScratch = new IntArrays();
+
+/**
+ * `select.select(r, w, x, timeout)`: which fds are ready. `timeout` in seconds
+ * (`null`/absent blocks). Results keep the input order. A negative fd, or one
+ * of FD_SETSIZE or more, throws a RangeError that suggests poll/epoll.
+ */
+export function select<T extends FileLike>(r: T[], w: T[], x: T[], timeout: number | null = null): [T[], T[], T[]] {
+  if (!Array.isArray(r) || !Array.isArray(w) || !Array.isArray(x)) throw new TypeError('select() arguments 1-3 must be arrays');
+  // One slot per distinct fd, with the union of the lists it is in.
+  const slot = new Map<number, number>();
+  const fds: number[] = [];
+  const masks: number[] = [];
+  const add = (list: T[], bit: number): void => {
+    for (const f of list) {
+      const fd = fdOf(f);
+      let i = slot.get(fd);
+      if (i === undefined) {
+        i = fds.length;
+        slot.set(fd, i);
+        fds.push(fd);
+        masks.push(0);
+      }
+      masks[i] |= bit;
+    }
+  };
+  add(r, SEL_R);
+  add(w, SEL_W);
+  add(x, SEL_X);
+  const s = selectScratch;
+  s.ensure(fds.length);
+  for (let i = 0; i < fds.length; i++) {
+    s.a[i] = fds[i];
+    s.b[i] = masks[i];
+  }
+  binding.selectInto(s.a, s.b, fds.length, timeout);
+  const pick = (list: T[], bit: number): T[] => list.filter((f) => (s.b[slot.get(fdOf(f))!] & bit) !== 0);
+  return [pick(r, SEL_R), pick(w, SEL_W), pick(x, SEL_X)];
+}
+
+/** A `poll()` object (Python's `select.poll`). Timeouts are in milliseconds. */
+export class Poll {
+  private readonly masks = new Map<number, number>();
+  private readonly arrays = new IntArrays();
+
+  /** Watch `fd` for `eventmask` (default POLLIN|POLLPRI|POLLOUT); registering again modifies. */
+  register(fd: FileLike, eventmask: number = POLLIN | POLLPRI | POLLOUT): void {
+    const n = fdOf(fd);
+    checkFd(n);
+    this.masks.set(n, eventmask & 0xffff);
+  }
+
+  /** Change the mask of a registered fd; OSError ENOENT if it is not registered. */
+  modify(fd: FileLike, eventmask: number): void {
+    const n = fdOf(fd);
+    if (!this.masks.has(n)) throw new OSError(ENOENT, 'poll.modify');
+    this.masks.set(n, eventmask & 0xffff);
+  }
+
+  /** Stop watching `fd`; throws a KeyError-like Error if it is not registered. */
+  unregister(fd: FileLike): void {
+    const n = fdOf(fd);
+    if (!this.masks.delete(n)) throw new RangeError(`fd ${n} is not registered`);
+  }
+
+  /** Wait up to `timeout` ms (`null`/absent/negative: forever); `[fd, revents]` pairs in registration order. */
+  poll(timeout: number | null = null): Array<[number, number]> {
+    if (timeout !== null && timeout !== undefined && typeof timeout !== 'number') throw new TypeError('timeout must be a number or null');
+    const n = this.masks.size;
+    const a = this.arrays;
+    a.ensure(n);
+    let i = 0;
+    for (const [fd, mask] of this.masks) {
+      a.a[i] = fd;
+      a.b[i] = mask;
+      i++;
+    }
+    const ms = timeout === null || timeout === undefined ? -1 : Math.trunc(timeout);
+    const ready = binding.pollInto(a.a, a.b, a.c, n, ms);
+    const out: Array<[number, number]> = [];
+    for (let j = 0; j < n && out.length < ready; j++) if (a.c[j] !== 0) out.push([a.a[j], a.c[j]]);
+    return out;
+  }
+}
+
+function checkFd(fd: number): void {
+  if (!Number.isInteger(fd)) throw new TypeError(`fd must be an integer, got ${fd}`);
+  if (fd < 0 || fd > 0x7fffffff) throw new RangeError(`fd must be between 0 and 2147483647, got ${fd}`);
+}
+
+/** A new `poll()` object. */
+export function poll(): Poll {
+  return new Poll();
+}
+
+/** An `epoll` object (Linux; Python's `select.epoll`). Timeouts are in seconds. */
+export class Epoll {
+  private epfd: number;
+  private arrays = new IntArrays();
+
+  constructor() {
+    if (!binding.epollCreate) throw new Error(`epoll is not supported on this platform (${process.platform}); use select.poll() or select.select()`);
+    this.epfd = binding.epollCreate();
+  }
+
+  get closed(): boolean {
+    return this.epfd === -1;
+  }
+
+  fileno(): number {
+    if (this.epfd === -1) throw new OSError(EBADF, 'epoll.fileno');
+    return this.epfd;
+  }
+
+  private ctl(op: number, fd: FileLike, mask: number, name: string): void {
+    const n = fdOf(fd);
+    const err = binding.epollCtl!(this.fileno(), op, n, mask);
+    if (err !== 0) throw new OSError(err, name);
+  }
+
+  /** Watch `fd` (default EPOLLIN|EPOLLPRI|EPOLLOUT); OSError EEXIST if it already is. */
+  register(fd: FileLike, eventmask: number = EPOLLIN! | EPOLLPRI! | EPOLLOUT!): void {
+    this.ctl(c.EPOLL_CTL_ADD, fd, eventmask, 'epoll.register');
+  }
+
+  modify(fd: FileLike, eventmask: number): void {
+    this.ctl(c.EPOLL_CTL_MOD, fd, eventmask, 'epoll.modify');
+  }
+
+  unregister(fd: FileLike): void {
+    this.ctl(c.EPOLL_CTL_DEL, fd, 0, 'epoll.unregister');
+  }
+
+  /** Wait up to `timeout` seconds (`null`/absent/negative: forever) for at most `maxevents` events. */
+  poll(timeout: number | null = null, maxevents = -1): Array<[number, number]> {
+    const max = maxevents === -1 || maxevents === undefined ? FD_SETSIZE - 1 : maxevents;
+    if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxevents must be greater than 0, got ${maxevents}`);
+    const ms = timeout === null || timeout === undefined || timeout < 0 ? -1 : Math.ceil(timeout * 1000);
+    const a = this.arrays;
+    a.ensure(max);
+    const n = binding.epollWait!(this.fileno(), a.a, a.b, max, ms);
+    const out: Array<[number, number]> = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = [a.a[i], a.b[i] >>> 0];
+    return out;
+  }
+
+  close(): void {
+    const fd = this.epfd;
+    if (fd === -1) return;
+    this.epfd = -1;
+    binding.close(fd);
+  }
+}
+
+/** A new `epoll()` object; throws on platforms without epoll. */
+export function epoll(): Epoll {
+  return new Epoll();
+}
+

@@ -1,0 +1,79 @@
+// Shared declarations of the addon: per-instance state and the helpers every
+// syscall family uses (argument checks, the one error shape).
+#pragma once
+
+#include <napi.h>
+
+#include <sys/socket.h>
+#include <cstdint>
+#include <vector>
+
+#if defined(__linux__)
+#include <sys/epoll.h>
+#endif
+#include <poll.h>
+
+namespace asyncore {
+
+// Per-instance (per Node environment / worker) state. Node-API gives every
+// environment its own instance, so nothing here is shared between workers.
+struct Binding {
+  Napi::FunctionReference osErrorCtor;  // lib/errors.ts OSError, set by init()
+  std::vector<uint8_t> scratch;         // recv() reads here, then copies n bytes out
+  std::vector<pollfd> pollfds;          // reused by pollInto(), grown by doubling
+#if defined(__linux__)
+  std::vector<epoll_event> epollEvents; // reused by epollWait()
+#endif
+};
+
+Binding* GetBinding(Napi::Env env);
+
+// ---- errors.cc: the one place an OSError is built ------------------------
+[[noreturn]] void ThrowErrno(Napi::Env env, int err, const char* syscall);
+[[noreturn]] void ThrowGaiError(Napi::Env env, int gaiErr, const char* host);
+[[noreturn]] void ThrowType(Napi::Env env, const std::string& msg);
+[[noreturn]] void ThrowRange(Napi::Env env, const std::string& msg);
+Napi::Value MakeOSError(Napi::Env env, int err, const char* syscall);
+
+// ---- args.cc: argument validation -----------------------------------------
+// Every native entry point reads its arguments through these, so bad input
+// from JavaScript becomes a TypeError/RangeError and never reaches a syscall.
+int ArgFd(const Napi::CallbackInfo& info, size_t i, const char* name = "fd");
+int64_t ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name,
+               int64_t min, int64_t max);
+int64_t ArgIntOr(const Napi::CallbackInfo& info, size_t i, const char* name,
+                 int64_t min, int64_t max, int64_t dflt);
+double ArgNumber(const Napi::CallbackInfo& info, size_t i, const char* name);
+bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* name);
+
+struct Bytes {
+  uint8_t* data;
+  size_t length;
+};
+// A Buffer, any TypedArray, a DataView or an ArrayBuffer; a detached buffer
+// reads as zero-length.
+Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* name);
+// Narrow [offset, offset+length) of a byte argument, validating both.
+Bytes ArgByteRange(const Napi::CallbackInfo& info, size_t bufIdx, size_t offIdx,
+                   size_t lenIdx, const char* name);
+// An Int32Array (for fd and event sets), with at least `minLength` elements.
+int32_t* ArgInt32Array(const Napi::CallbackInfo& info, size_t i, const char* name,
+                       size_t minLength);
+
+// ---- address.cc: JS address <-> sockaddr -----------------------------------
+socklen_t ParseAddress(Napi::Env env, int family, Napi::Value addr,
+                       sockaddr_storage* out, const char* syscall);
+Napi::Value FormatAddress(Napi::Env env, const sockaddr_storage* ss, socklen_t len);
+
+// ---- time.cc ---------------------------------------------------------------
+int64_t NowMs();
+// Milliseconds left until `deadline` (ms on the monotonic clock), never negative.
+int RemainingMs(int64_t deadline);
+
+// ---- registration ----------------------------------------------------------
+void InitErrors(Napi::Env env, Napi::Object exports);
+void InitSockets(Napi::Env env, Napi::Object exports);
+void InitReadiness(Napi::Env env, Napi::Object exports);
+void InitConstants(Napi::Env env, Napi::Object exports);
+
+}  // namespace asyncore

@@ -1,0 +1,205 @@
+// select(), poll() and epoll over caller-owned Int32Arrays.
+//
+// Each wait is one native call: the caller fills an fd array and an event
+// array once (and reuses them across passes); results are written back in
+// place. An interrupted wait (EINTR) is retried with the time that is left,
+// as CPython does since PEP 475, so a signal never shortens or ends a wait.
+#include "binding.h"
+
+#include <sys/select.h>
+#include <time.h>
+#include <cerrno>
+#include <cmath>
+#include <string>
+
+namespace asyncore {
+
+int64_t NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+int RemainingMs(int64_t deadline) {
+  int64_t left = deadline - NowMs();
+  return left < 0 ? 0 : static_cast<int>(left);
+}
+
+// Bits of the per-fd mask given to selectInto().
+enum { kSelRead = 1, kSelWrite = 2, kSelExcept = 4 };
+
+// A timeout in seconds: negative is refused (as Python's select does); null
+// or undefined is "forever" (returned as a negative value).
+static double TimeoutSeconds(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return -1;
+  double t = ArgNumber(info, i, "timeout");
+  if (t < 0) ThrowRange(info.Env(), "timeout must be non-negative");
+  if (std::isinf(t)) return -1;
+  return t;
+}
+
+// selectInto(fds: Int32Array, masks: Int32Array, n, timeoutSeconds | null) -> ready count
+// masks[i] holds kSelRead|kSelWrite|kSelExcept on entry and the ready subset on return.
+static Napi::Value SelectInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t n = static_cast<size_t>(ArgInt(info, 2, "n", 0, INT32_MAX));
+  int32_t* fds = ArgInt32Array(info, 0, "fds", n);
+  int32_t* masks = ArgInt32Array(info, 1, "masks", n);
+  double timeout = TimeoutSeconds(info, 3);
+
+  int maxfd = -1;
+  for (size_t i = 0; i < n; i++) {
+    int fd = fds[i];
+    // FD_SET past FD_SETSIZE writes outside the fd_set: refuse it up front.
+    if (fd < 0 || fd >= FD_SETSIZE)
+      ThrowRange(env, "filedescriptor out of range in select(): fd " + std::to_string(fd) +
+                          (fd < 0 ? " is negative" : " is not below FD_SETSIZE (" + std::to_string(FD_SETSIZE) + ")") +
+                          "; use poll or epoll for fds this high (select.poll(), select.epoll(), "
+                          "or loop({ backend: 'poll' | 'epoll' }))");
+    if (fd > maxfd) maxfd = fd;
+  }
+
+  int64_t deadline = timeout < 0 ? 0 : NowMs() + static_cast<int64_t>(std::ceil(timeout * 1000));
+  double left = timeout;  // the first try uses the exact request, sub-millisecond included
+  fd_set r, w, x;
+  int rc;
+  for (;;) {
+    FD_ZERO(&r);
+    FD_ZERO(&w);
+    FD_ZERO(&x);
+    for (size_t i = 0; i < n; i++) {
+      if (masks[i] & kSelRead) FD_SET(fds[i], &r);
+      if (masks[i] & kSelWrite) FD_SET(fds[i], &w);
+      if (masks[i] & kSelExcept) FD_SET(fds[i], &x);
+    }
+    timeval tv;
+    timeval* tvp = nullptr;
+    if (timeout >= 0) {
+      tv.tv_sec = static_cast<time_t>(left);
+      tv.tv_usec = static_cast<suseconds_t>((left - static_cast<double>(tv.tv_sec)) * 1e6);
+      tvp = &tv;
+    }
+    rc = select(maxfd + 1, &r, &w, &x, tvp);
+    if (rc != -1 || errno != EINTR) break;
+    if (timeout >= 0) left = RemainingMs(deadline) / 1000.0;
+  }
+  if (rc == -1) ThrowErrno(env, errno, "select");
+  int ready = 0;
+  for (size_t i = 0; i < n; i++) {
+    int m = 0;
+    if (rc > 0) {
+      if ((masks[i] & kSelRead) && FD_ISSET(fds[i], &r)) m |= kSelRead;
+      if ((masks[i] & kSelWrite) && FD_ISSET(fds[i], &w)) m |= kSelWrite;
+      if ((masks[i] & kSelExcept) && FD_ISSET(fds[i], &x)) m |= kSelExcept;
+    }
+    masks[i] = m;
+    if (m != 0) ready++;
+  }
+  return Napi::Number::New(env, ready);
+}
+
+// A poll()/epoll timeout in milliseconds: negative (or null) waits forever.
+static int TimeoutMs(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return -1;
+  double t = ArgNumber(info, i, "timeout");
+  if (t < 0 || std::isinf(t)) return -1;
+  if (t > INT32_MAX) ThrowRange(info.Env(), "timeout is too large");
+  return static_cast<int>(t);
+}
+
+// Runs `wait(ms)` until it does not fail with EINTR, each retry with the time left.
+template <typename F>
+static int RetryWait(int timeoutMs, F wait) {
+  int64_t deadline = timeoutMs > 0 ? NowMs() + timeoutMs : 0;
+  int ms = timeoutMs;
+  for (;;) {
+    int rc = wait(ms);
+    if (rc != -1 || errno != EINTR) return rc;
+    if (timeoutMs > 0) ms = RemainingMs(deadline);
+  }
+}
+
+// pollInto(fds: Int32Array, events: Int32Array, revents: Int32Array, n, timeoutMs) -> ready count
+static Napi::Value PollInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t n = static_cast<size_t>(ArgInt(info, 3, "n", 0, INT32_MAX));
+  int32_t* fds = ArgInt32Array(info, 0, "fds", n);
+  int32_t* events = ArgInt32Array(info, 1, "events", n);
+  int32_t* revents = ArgInt32Array(info, 2, "revents", n);
+  int timeoutMs = TimeoutMs(info, 4);
+
+  std::vector<pollfd>& pfds = GetBinding(env)->pollfds;
+  if (pfds.size() < n) {
+    size_t cap = pfds.empty() ? 64 : pfds.size();
+    while (cap < n) cap *= 2;
+    pfds.resize(cap);
+  }
+  for (size_t i = 0; i < n; i++) {
+    // poll() ignores negative fds; keep them as they are so the result lines up.
+    pfds[i].fd = fds[i];
+    pfds[i].events = static_cast<short>(events[i]);
+    pfds[i].revents = 0;
+  }
+  pollfd* base = n == 0 ? nullptr : pfds.data();
+  int rc = RetryWait(timeoutMs, [&](int ms) { return poll(base, static_cast<nfds_t>(n), ms); });
+  if (rc == -1) ThrowErrno(env, errno, "poll");
+  for (size_t i = 0; i < n; i++) revents[i] = static_cast<uint16_t>(pfds[i].revents);
+  return Napi::Number::New(env, rc);
+}
+
+#if defined(__linux__)
+static Napi::Value EpollCreate(const Napi::CallbackInfo& info) {
+  int fd = epoll_create1(EPOLL_CLOEXEC);
+  if (fd == -1) ThrowErrno(info.Env(), errno, "epoll_create1");
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// epollCtl(epfd, op, fd, events) -> 0, or the errno (callers decide: EEXIST,
+// ENOENT and EPERM are answers, not failures, for a readiness loop).
+static Napi::Value EpollCtl(const Napi::CallbackInfo& info) {
+  int epfd = ArgFd(info, 0, "epfd");
+  int op = static_cast<int>(ArgInt(info, 1, "op", 1, 3));
+  int fd = ArgFd(info, 2);
+  uint32_t events = static_cast<uint32_t>(ArgInt(info, 3, "events", INT32_MIN, UINT32_MAX));
+  epoll_event ev;
+  ev.events = events;
+  ev.data.u64 = 0;
+  ev.data.fd = fd;
+  int rc = epoll_ctl(epfd, op, fd, &ev);
+  return Napi::Number::New(info.Env(), rc == -1 ? errno : 0);
+}
+
+// epollWait(epfd, fds: Int32Array, events: Int32Array, maxevents, timeoutMs) -> count
+static Napi::Value EpollWait(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int epfd = ArgFd(info, 0, "epfd");
+  size_t maxevents = static_cast<size_t>(ArgInt(info, 3, "maxevents", 1, 1 << 24));
+  int32_t* fds = ArgInt32Array(info, 1, "fds", maxevents);
+  int32_t* evs = ArgInt32Array(info, 2, "events", maxevents);
+  int timeoutMs = TimeoutMs(info, 4);
+  std::vector<epoll_event>& buf = GetBinding(env)->epollEvents;
+  if (buf.size() < maxevents) buf.resize(maxevents);
+  int rc = RetryWait(timeoutMs, [&](int ms) {
+    return epoll_wait(epfd, buf.data(), static_cast<int>(maxevents), ms);
+  });
+  if (rc == -1) ThrowErrno(env, errno, "epoll_wait");
+  for (int i = 0; i < rc; i++) {
+    fds[i] = buf[i].data.fd;
+    evs[i] = static_cast<int32_t>(buf[i].events);
+  }
+  return Napi::Number::New(env, rc);
+}
+#endif
+
+void InitReadiness(Napi::Env env, Napi::Object exports) {
+  exports.Set("selectInto", Napi::Function::New(env, SelectInto, "selectInto"));
+  exports.Set("pollInto", Napi::Function::New(env, PollInto, "pollInto"));
+#if defined(__linux__)
+  exports.Set("epollCreate", Napi::Function::New(env, EpollCreate, "epollCreate"));
+  exports.Set("epollCtl", Napi::Function::New(env, EpollCtl, "epollCtl"));
+  exports.Set("epollWait", Napi::Function::New(env, EpollWait, "epollWait"));
+#endif
+  exports.Set("FD_SETSIZE", Napi::Number::New(env, FD_SETSIZE));
+}
+
+}  // namespace asyncore

@@ -1,0 +1,402 @@
+// Socket syscalls over plain fds. Policy (blocking flags, Python semantics)
+// lives in lib/socket.ts; this file only validates, calls, retries EINTR and
+// reports errno.
+#include "binding.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <unistd.h>
+#include <cerrno>
+#include <cstring>
+
+namespace asyncore {
+
+#if defined(MSG_NOSIGNAL)
+static const int kSendFlags = MSG_NOSIGNAL;  // a reset peer gives EPIPE, never SIGPIPE
+#else
+static const int kSendFlags = 0;  // macOS: SO_NOSIGPIPE is set on every socket instead
+#endif
+
+// The largest single recv()/read() we agree to allocate for.
+static const int64_t kMaxRead = 1LL << 30;
+
+static void SetCloexec(int fd) {
+  int flags = fcntl(fd, F_GETFD);
+  if (flags != -1) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+static void PrepareNewSocket(int fd) {
+#if !defined(SOCK_CLOEXEC)
+  SetCloexec(fd);
+#endif
+#if defined(SO_NOSIGPIPE)
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+  (void)SetCloexec;
+}
+
+static int Family(const Napi::CallbackInfo& info, size_t i) {
+  return static_cast<int>(ArgInt(info, i, "family", 0, INT32_MAX));
+}
+
+// ---- creation and teardown --------------------------------------------------
+
+static Napi::Value Socket(const Napi::CallbackInfo& info) {
+  int family = Family(info, 0);
+  int type = static_cast<int>(ArgInt(info, 1, "type", 0, INT32_MAX));
+  int proto = static_cast<int>(ArgIntOr(info, 2, "proto", 0, INT32_MAX, 0));
+#if defined(SOCK_CLOEXEC)
+  type |= SOCK_CLOEXEC;
+#endif
+  int fd = socket(family, type, proto);
+  if (fd == -1) ThrowErrno(info.Env(), errno, "socket");
+  PrepareNewSocket(fd);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+static Napi::Value Socketpair(const Napi::CallbackInfo& info) {
+  int family = Family(info, 0);
+  int type = static_cast<int>(ArgInt(info, 1, "type", 0, INT32_MAX));
+  int proto = static_cast<int>(ArgIntOr(info, 2, "proto", 0, INT32_MAX, 0));
+#if defined(SOCK_CLOEXEC)
+  type |= SOCK_CLOEXEC;
+#endif
+  int sv[2];
+  if (socketpair(family, type, proto, sv) == -1) ThrowErrno(info.Env(), errno, "socketpair");
+  PrepareNewSocket(sv[0]);
+  PrepareNewSocket(sv[1]);
+  Napi::Array a = Napi::Array::New(info.Env(), 2);
+  a.Set(uint32_t{0}, Napi::Number::New(info.Env(), sv[0]));
+  a.Set(uint32_t{1}, Napi::Number::New(info.Env(), sv[1]));
+  return a;
+}
+
+static Napi::Value Pipe(const Napi::CallbackInfo& info) {
+  int p[2];
+#if defined(__linux__)
+  if (pipe2(p, O_CLOEXEC) == -1) ThrowErrno(info.Env(), errno, "pipe");
+#else
+  if (pipe(p) == -1) ThrowErrno(info.Env(), errno, "pipe");
+  SetCloexec(p[0]);
+  SetCloexec(p[1]);
+#endif
+  Napi::Array a = Napi::Array::New(info.Env(), 2);
+  a.Set(uint32_t{0}, Napi::Number::New(info.Env(), p[0]));
+  a.Set(uint32_t{1}, Napi::Number::New(info.Env(), p[1]));
+  return a;
+}
+
+static Napi::Value Close(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  // Never retry close() on EINTR: on Linux the fd is already gone, and a
+  // retry could close a number another thread has just been given.
+  if (close(fd) == -1 && errno != EINTR) ThrowErrno(info.Env(), errno, "close");
+  return info.Env().Undefined();
+}
+
+static Napi::Value Dup(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (nfd == -1) ThrowErrno(info.Env(), errno, "dup");
+  return Napi::Number::New(info.Env(), nfd);
+}
+
+// ---- fd flags -------------------------------------------------------------------
+
+static Napi::Value SetBlocking(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  bool blocking = ArgBool(info, 1, "flag");
+  int flags = fcntl(fd, F_GETFL);
+  if (flags == -1) ThrowErrno(info.Env(), errno, "fcntl");
+  int want = blocking ? (flags & ~O_NONBLOCK) : (flags | O_NONBLOCK);
+  if (want != flags && fcntl(fd, F_SETFL, want) == -1) ThrowErrno(info.Env(), errno, "fcntl");
+  return info.Env().Undefined();
+}
+
+static Napi::Value GetBlocking(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  int flags = fcntl(fd, F_GETFL);
+  if (flags == -1) ThrowErrno(info.Env(), errno, "fcntl");
+  return Napi::Boolean::New(info.Env(), (flags & O_NONBLOCK) == 0);
+}
+
+static Napi::Value GetInheritable(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  int flags = fcntl(fd, F_GETFD);
+  if (flags == -1) ThrowErrno(info.Env(), errno, "fcntl");
+  return Napi::Boolean::New(info.Env(), (flags & FD_CLOEXEC) == 0);
+}
+
+static Napi::Value SetInheritable(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  bool inheritable = ArgBool(info, 1, "inheritable");
+  int flags = fcntl(fd, F_GETFD);
+  if (flags == -1) ThrowErrno(info.Env(), errno, "fcntl");
+  int want = inheritable ? (flags & ~FD_CLOEXEC) : (flags | FD_CLOEXEC);
+  if (fcntl(fd, F_SETFD, want) == -1) ThrowErrno(info.Env(), errno, "fcntl");
+  return info.Env().Undefined();
+}
+
+// ---- addresses and connection setup ----------------------------------------------
+
+static Napi::Value Bind(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  sockaddr_storage ss;
+  socklen_t len = ParseAddress(info.Env(), Family(info, 1), info[2], &ss, "bind");
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == -1) ThrowErrno(info.Env(), errno, "bind");
+  return info.Env().Undefined();
+}
+
+static Napi::Value Listen(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  int backlog = static_cast<int>(ArgInt(info, 1, "backlog", INT32_MIN, INT32_MAX));
+  if (backlog < 0) backlog = 0;  // as CPython: a negative backlog means 0
+  if (listen(fd, backlog) == -1) ThrowErrno(info.Env(), errno, "listen");
+  return info.Env().Undefined();
+}
+
+// Wait for a blocking connect() that EINTR interrupted, as CPython does (PEP
+// 475): the connection goes on in the kernel, so poll for its end.
+static int FinishInterruptedConnect(int fd) {
+  pollfd p = {fd, POLLOUT, 0};
+  int rc;
+  do rc = poll(&p, 1, -1);
+  while (rc == -1 && errno == EINTR);
+  if (rc == -1) return errno;
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1) return errno;
+  return err;
+}
+
+// connect_ex(): returns 0 or the errno; resolver and argument errors throw.
+static Napi::Value ConnectEx(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  sockaddr_storage ss;
+  socklen_t len = ParseAddress(info.Env(), Family(info, 1), info[2], &ss, "connect");
+  int err = 0;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == -1) {
+    err = errno;
+    if (err == EINTR) {
+      int flags = fcntl(fd, F_GETFL);
+      err = (flags != -1 && (flags & O_NONBLOCK)) ? EINPROGRESS : FinishInterruptedConnect(fd);
+    }
+  }
+  return Napi::Number::New(info.Env(), err);
+}
+
+static Napi::Value Accept(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  sockaddr_storage ss;
+  socklen_t len;
+  int nfd;
+  do {
+    len = sizeof ss;
+#if defined(__linux__)
+    nfd = accept4(fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC);
+#else
+    nfd = accept(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+    if (nfd != -1) SetCloexec(nfd);
+#endif
+  } while (nfd == -1 && errno == EINTR);
+  if (nfd == -1) ThrowErrno(info.Env(), errno, "accept");
+  PrepareNewSocket(nfd);
+  Napi::Array a = Napi::Array::New(info.Env(), 2);
+  a.Set(uint32_t{0}, Napi::Number::New(info.Env(), nfd));
+  a.Set(uint32_t{1}, FormatAddress(info.Env(), &ss, len));
+  return a;
+}
+
+static Napi::Value Shutdown(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  int how = static_cast<int>(ArgInt(info, 1, "how", 0, 2));
+  if (shutdown(fd, how) == -1) ThrowErrno(info.Env(), errno, "shutdown");
+  return info.Env().Undefined();
+}
+
+static Napi::Value NameOf(const Napi::CallbackInfo& info, bool peer) {
+  int fd = ArgFd(info, 0);
+  sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t len = sizeof ss;
+  int rc = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len)
+                : getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (rc == -1) ThrowErrno(info.Env(), errno, peer ? "getpeername" : "getsockname");
+  return FormatAddress(info.Env(), &ss, len);
+}
+static Napi::Value Getsockname(const Napi::CallbackInfo& info) { return NameOf(info, false); }
+static Napi::Value Getpeername(const Napi::CallbackInfo& info) { return NameOf(info, true); }
+
+// ---- data ---------------------------------------------------------------------------
+
+// send(fd, data, offset?, length?, flags?) -> bytes sent
+static Napi::Value Send(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  Bytes b = ArgByteRange(info, 1, 2, 3, "data");
+  int flags = static_cast<int>(ArgIntOr(info, 4, "flags", 0, INT32_MAX, 0));
+  ssize_t n;
+  do n = send(fd, b.data, b.length, flags | kSendFlags);
+  while (n == -1 && errno == EINTR);
+  if (n == -1) ThrowErrno(info.Env(), errno, "send");
+  return Napi::Number::New(info.Env(), static_cast<double>(n));
+}
+
+// sendto(fd, data, offset, length, flags, family, address) -> bytes sent
+static Napi::Value Sendto(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  Bytes b = ArgByteRange(info, 1, 2, 3, "data");
+  int flags = static_cast<int>(ArgIntOr(info, 4, "flags", 0, INT32_MAX, 0));
+  sockaddr_storage ss;
+  socklen_t len = ParseAddress(info.Env(), Family(info, 5), info[6], &ss, "sendto");
+  ssize_t n;
+  do n = sendto(fd, b.data, b.length, flags | kSendFlags, reinterpret_cast<sockaddr*>(&ss), len);
+  while (n == -1 && errno == EINTR);
+  if (n == -1) ThrowErrno(info.Env(), errno, "sendto");
+  return Napi::Number::New(info.Env(), static_cast<double>(n));
+}
+
+// Reads go to the per-instance scratch buffer and exactly the bytes received
+// are copied out: one allocation of the right size per call.
+static uint8_t* Scratch(Napi::Env env, size_t n) {
+  std::vector<uint8_t>& s = GetBinding(env)->scratch;
+  if (s.size() < n) s.resize(n < 65536 ? 65536 : n);
+  return s.data();
+}
+
+static const size_t kScratchKeep = 1 << 20;  // beyond this, read into a fresh buffer
+
+static Napi::Value ReadInto(Napi::Env env, int fd, size_t n, int flags, bool useRecv,
+                            const char* syscall) {
+  if (n == 0) return Napi::Buffer<uint8_t>::New(env, 0);
+  if (n > kScratchKeep) {
+    Napi::Buffer<uint8_t> big = Napi::Buffer<uint8_t>::New(env, n);
+    ssize_t r;
+    do r = useRecv ? recv(fd, big.Data(), n, flags) : read(fd, big.Data(), n);
+    while (r == -1 && errno == EINTR);
+    if (r == -1) ThrowErrno(env, errno, syscall);
+    if (static_cast<size_t>(r) == n) return big;
+    return Napi::Buffer<uint8_t>::Copy(env, big.Data(), static_cast<size_t>(r));
+  }
+  uint8_t* buf = Scratch(env, n);
+  ssize_t r;
+  do r = useRecv ? recv(fd, buf, n, flags) : read(fd, buf, n);
+  while (r == -1 && errno == EINTR);
+  if (r == -1) ThrowErrno(env, errno, syscall);
+  return Napi::Buffer<uint8_t>::Copy(env, buf, static_cast<size_t>(r));
+}
+
+// recv(fd, n, flags?) -> Buffer of the bytes received (empty at EOF)
+static Napi::Value Recv(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  size_t n = static_cast<size_t>(ArgInt(info, 1, "bufsize", 0, kMaxRead));
+  int flags = static_cast<int>(ArgIntOr(info, 2, "flags", 0, INT32_MAX, 0));
+  return ReadInto(info.Env(), fd, n, flags, true, "recv");
+}
+
+// recvInto(fd, buffer, offset?, length?, flags?) -> bytes received; no allocation
+static Napi::Value RecvInto(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  Bytes b = ArgByteRange(info, 1, 2, 3, "buffer");
+  int flags = static_cast<int>(ArgIntOr(info, 4, "flags", 0, INT32_MAX, 0));
+  ssize_t r;
+  do r = recv(fd, b.data, b.length, flags);
+  while (r == -1 && errno == EINTR);
+  if (r == -1) ThrowErrno(info.Env(), errno, "recv");
+  return Napi::Number::New(info.Env(), static_cast<double>(r));
+}
+
+// recvfrom(fd, n, flags?) -> [Buffer, address]
+static Napi::Value Recvfrom(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgFd(info, 0);
+  size_t n = static_cast<size_t>(ArgInt(info, 1, "bufsize", 0, kScratchKeep));
+  int flags = static_cast<int>(ArgIntOr(info, 2, "flags", 0, INT32_MAX, 0));
+  uint8_t* buf = Scratch(env, n == 0 ? 1 : n);
+  sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t len;
+  ssize_t r;
+  do {
+    len = sizeof ss;
+    r = recvfrom(fd, buf, n, flags, reinterpret_cast<sockaddr*>(&ss), &len);
+  } while (r == -1 && errno == EINTR);
+  if (r == -1) ThrowErrno(env, errno, "recvfrom");
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(uint32_t{0}, Napi::Buffer<uint8_t>::Copy(env, buf, static_cast<size_t>(r)));
+  a.Set(uint32_t{1}, len == 0 ? env.Null() : FormatAddress(env, &ss, len));
+  return a;
+}
+
+// read(fd, n) / write(fd, data, offset?, length?): for FileWrapper and pipes.
+static Napi::Value Read(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  size_t n = static_cast<size_t>(ArgInt(info, 1, "n", 0, kMaxRead));
+  return ReadInto(info.Env(), fd, n, 0, false, "read");
+}
+
+static Napi::Value Write(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  Bytes b = ArgByteRange(info, 1, 2, 3, "data");
+  ssize_t n;
+  do n = write(fd, b.data, b.length);
+  while (n == -1 && errno == EINTR);
+  if (n == -1) ThrowErrno(info.Env(), errno, "write");
+  return Napi::Number::New(info.Env(), static_cast<double>(n));
+}
+
+// ---- options --------------------------------------------------------------------------
+
+// setsockopt(fd, level, option, value: integer | bytes)
+static Napi::Value Setsockopt(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  int level = static_cast<int>(ArgInt(info, 1, "level", INT32_MIN, INT32_MAX));
+  int opt = static_cast<int>(ArgInt(info, 2, "option", INT32_MIN, INT32_MAX));
+  int rc;
+  if (info.Length() > 3 && info[3].IsNumber()) {
+    int v = static_cast<int>(ArgInt(info, 3, "value", INT32_MIN, UINT32_MAX));
+    rc = setsockopt(fd, level, opt, &v, sizeof v);
+  } else {
+    Bytes b = ArgBytes(info, 3, "value");
+    rc = setsockopt(fd, level, opt, b.data, static_cast<socklen_t>(b.length));
+  }
+  if (rc == -1) ThrowErrno(info.Env(), errno, "setsockopt");
+  return info.Env().Undefined();
+}
+
+// getsockopt(fd, level, option, buflen?) -> integer, or a Buffer of up to buflen bytes
+static Napi::Value Getsockopt(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  int level = static_cast<int>(ArgInt(info, 1, "level", INT32_MIN, INT32_MAX));
+  int opt = static_cast<int>(ArgInt(info, 2, "option", INT32_MIN, INT32_MAX));
+  if (info.Length() < 4 || info[3].IsUndefined() || info[3].IsNull()) {
+    int v = 0;
+    socklen_t len = sizeof v;
+    if (getsockopt(fd, level, opt, &v, &len) == -1) ThrowErrno(info.Env(), errno, "getsockopt");
+    return Napi::Number::New(info.Env(), v);
+  }
+  socklen_t buflen = static_cast<socklen_t>(ArgInt(info, 3, "buflen", 1, 1024));
+  uint8_t buf[1024];
+  memset(buf, 0, sizeof buf);
+  if (getsockopt(fd, level, opt, buf, &buflen) == -1) ThrowErrno(info.Env(), errno, "getsockopt");
+  return Napi::Buffer<uint8_t>::Copy(info.Env(), buf, buflen);
+}
+
+void InitSockets(Napi::Env env, Napi::Object exports) {
+  struct Entry { const char* name; Napi::Value (*fn)(const Napi::CallbackInfo&); };
+  static const Entry entries[] = {
+      {"socket", Socket},           {"socketpair", Socketpair},   {"pipe", Pipe},
+      {"close", Close},             {"dup", Dup},                 {"setBlocking", SetBlocking},
+      {"getBlocking", GetBlocking}, {"getInheritable", GetInheritable},
+      {"setInheritable", SetInheritable},
+      {"bind", Bind},               {"listen", Listen},           {"connectEx", ConnectEx},
+      {"accept", Accept},           {"shutdown", Shutdown},       {"getsockname", Getsockname},
+      {"getpeername", Getpeername}, {"send", Send},               {"sendto", Sendto},
+      {"recv", Recv},               {"recvInto", RecvInto},       {"recvfrom", Recvfrom},
+      {"read", Read},               {"write", Write},             {"setsockopt", Setsockopt},
+      {"getsockopt", Getsockopt},
+  };
+  for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
+}
+
+}  // namespace asyncore
