@@ -10,6 +10,7 @@ for (const [name, value] of Object.entries(osConstants.errno)) {
   if (!errnoNames.has(value)) errnoNames.set(value, name);
 }
 // Aliases that os.constants lists first on some platforms; prefer the usual names.
+if (binding.constants.ESHUTDOWN !== undefined) errnoNames.set(binding.constants.ESHUTDOWN, 'ESHUTDOWN');
 if (osConstants.errno.EAGAIN !== undefined) errnoNames.set(osConstants.errno.EAGAIN, 'EAGAIN');
 if (osConstants.errno.EDEADLK !== undefined) errnoNames.set(osConstants.errno.EDEADLK, 'EDEADLK');
 

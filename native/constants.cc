@@ -1,6 +1,7 @@
 // The platform's values of the socket and readiness constants.
 #include "binding.h"
 
+#include <cerrno>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/un.h>
@@ -32,6 +33,7 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   K(MSG_NOSIGNAL);
 #endif
   K(SOMAXCONN); K(INADDR_ANY);
+  K(ESHUTDOWN);  // missing from os.constants.errno, but one of asyncore's disconnect errnos
   K(POLLIN); K(POLLPRI); K(POLLOUT); K(POLLERR); K(POLLHUP); K(POLLNVAL);
 #if defined(POLLRDHUP)
   K(POLLRDHUP);
