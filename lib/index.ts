@@ -18,3 +18,4 @@ export {
 } from './dispatcher';
 export { FileWrapper, FileDispatcher } from './file';
 export { loop, poll, poll2, poll3, readwrite, read, write, closeAll, type LoopOptions, type Backend } from './loop';
+export { AsyncChat, SimpleProducer, findPrefixAtEnd, BufferOverflowError, NotImplementedError, type Producer, type Terminator, type FifoEntry } from './asynchat';

@@ -1,0 +1,517 @@
+/**
+ * asynchat: a {@link Dispatcher} that splits its input into records at a
+ * terminator (a byte string or a byte count) and queues its output as
+ * buffers and producers.
+ *
+ * Behaviour follows CPython 3.11's `Lib/asynchat.py` line for line (the
+ * checklist items 68-84 of the behaviour reference are cited as "item N"),
+ * including its quirks: no default terminator, an integer terminator that is
+ * left at 0 once it fires, empty records that fire `foundTerminator()`
+ * without `collectIncomingData()`, and `initiateSend()` making at most one
+ * send per call. One addition, off by default: {@link AsyncChat.maxIncomingBuffer}.
+ *
+ * asynchat's `use_encoding`/`encoding` are not carried over: wherever bytes
+ * are taken (`push`, `setTerminator`, producers' `more()`), a string is
+ * encoded as UTF-8, as everywhere in this library.
+ */
+import { constants as osConstants } from 'node:os';
+import { Dispatcher, type SocketMap } from './dispatcher';
+import { OSError } from './errors';
+import type { Socket } from './socket';
+
+const { EAGAIN, EWOULDBLOCK, EALREADY, EINPROGRESS } = osConstants.errno;
+
+const EMPTY = Buffer.alloc(0);
+
+/** What `setTerminator()` takes: bytes (a string is encoded as UTF-8), a byte count, or null. */
+export type Terminator = Buffer | Uint8Array | ArrayBufferView | string | number | null;
+
+/** A producer (asynchat's "classic producer"): `more()` returns the next piece, empty when exhausted. */
+export interface Producer {
+  more(): Buffer | Uint8Array | string;
+}
+
+/** An entry of the output queue: bytes, a producer, or null ("close when you get here"). */
+export type FifoEntry = Buffer | Producer | null;
+
+/** Python's `NotImplementedError`: thrown by the methods a subclass must provide. */
+export class NotImplementedError extends Error {
+  override get name(): string {
+    return 'NotImplementedError';
+  }
+}
+
+/**
+ * Thrown (to `handleError`) when one incoming record grows beyond
+ * {@link AsyncChat.maxIncomingBuffer} bytes before its terminator arrives.
+ * Not in asynchat.
+ */
+export class BufferOverflowError extends RangeError {
+  /** The limit that was exceeded. */
+  readonly limit: number;
+  /** The bytes of the record seen so far (at least `limit + 1`). */
+  readonly size: number;
+
+  constructor(limit: number, size: number) {
+    super(`incoming record exceeds maxIncomingBuffer (${limit} bytes): ${size} bytes arrived without a terminator`);
+    this.limit = limit;
+    this.size = size;
+  }
+
+  override get name(): string {
+    return 'BufferOverflowError';
+  }
+}
+
+/** A view of `data` as a Buffer, without copying; strings are encoded as UTF-8. Anything else is null. */
+function asBuffer(data: unknown): Buffer | null {
+  if (Buffer.isBuffer(data)) return data;
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return null;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v;
+}
+
+function isProducer(x: unknown): x is Producer {
+  return x !== null && typeof x === 'object' && typeof (x as { more?: unknown }).more === 'function';
+}
+
+/**
+ * A double-ended queue on a ring buffer (the role of Python's `deque` in
+ * `producer_fifo`): push and shift at either end in O(1).
+ */
+export class Deque<T> implements Iterable<T> {
+  private items: Array<T | undefined> = new Array(8);
+  private head = 0;
+  private size = 0;
+
+  get length(): number {
+    return this.size;
+  }
+
+  /** Append at the back (`deque.append`). */
+  push(item: T): void {
+    if (this.size === this.items.length) this.grow();
+    this.items[(this.head + this.size) & (this.items.length - 1)] = item;
+    this.size++;
+  }
+
+  /** Insert at the front (`deque.appendleft`). */
+  unshift(item: T): void {
+    if (this.size === this.items.length) this.grow();
+    this.head = (this.head - 1) & (this.items.length - 1);
+    this.items[this.head] = item;
+    this.size++;
+  }
+
+  /** Remove and return the front entry (`deque.popleft`); undefined when empty. */
+  shift(): T | undefined {
+    if (this.size === 0) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head] = undefined;
+    this.head = (this.head + 1) & (this.items.length - 1);
+    this.size--;
+    return item;
+  }
+
+  /** The front entry (`deque[0]`); undefined when empty. */
+  first(): T | undefined {
+    return this.size === 0 ? undefined : this.items[this.head];
+  }
+
+  /** Replace the front entry (`deque[0] = item`). */
+  setFirst(item: T): void {
+    if (this.size === 0) throw new RangeError('the deque is empty');
+    this.items[this.head] = item;
+  }
+
+  clear(): void {
+    this.items = new Array(8);
+    this.head = 0;
+    this.size = 0;
+  }
+
+  *[Symbol.iterator](): Iterator<T> {
+    for (let i = 0; i < this.size; i++) yield this.items[(this.head + i) & (this.items.length - 1)] as T;
+  }
+
+  private grow(): void {
+    const old = this.items;
+    const next: Array<T | undefined> = new Array(old.length * 2);
+    for (let i = 0; i < this.size; i++) next[i] = old[(this.head + i) & (old.length - 1)];
+    this.items = next;
+    this.head = 0;
+  }
+}
+
+/**
+ * A line- or count-oriented channel: asynchat's `async_chat`. Subclass it,
+ * call `setTerminator()`, and implement `collectIncomingData()` (called with
+ * the data of the current record as it arrives) and `foundTerminator()`
+ * (called when a record is complete). Send with `push()` and
+ * `pushWithProducer()`; `closeWhenDone()` closes once the queue is sent.
+ *
+ * @example
+ * class Echo extends AsyncChat {
+ *   constructor(sock: socket.Socket) { super(sock); this.setTerminator('\n'); }
+ *   override collectIncomingData(data: Buffer) { this._collectIncomingData(data); }
+ *   override foundTerminator() { this.push(Buffer.concat([this._getData(), Buffer.from('\n')])); }
+ * }
+ */
+export class AsyncChat extends Dispatcher {
+  /** `ac_in_buffer_size`: how much each `handleRead()` asks `recv()` for. */
+  acInBufferSize = 65536;
+  /** `ac_out_buffer_size`: the most bytes one send takes from the queue; longer pushes are split into slices this long. */
+  acOutBufferSize = 65536;
+  /** `ac_in_buffer`: received bytes not yet handed on (in practice a partial terminator, or everything while no terminator is set). */
+  acInBuffer: Buffer = EMPTY;
+  /** `incoming`: what `_collectIncomingData()` has gathered; `_getData()` joins and clears it. */
+  incoming: Buffer[] = [];
+  /** `producer_fifo`: the output queue of buffers, producers and close markers (null). */
+  producerFifo: Deque<FifoEntry> = new Deque();
+  /**
+   * `terminator`: as stored by `setTerminator()`. `undefined` until it is first
+   * set: asynchat has no default, and reading with none set is an error (item 69).
+   */
+  terminator: Buffer | number | string | null | undefined = undefined;
+  /**
+   * Not in asynchat: the most bytes one record may hold before its (byte
+   * string) terminator arrives, counting what was already handed to
+   * `collectIncomingData()` and what waits in `acInBuffer`. When a record
+   * grows beyond it, `handleError()` gets a {@link BufferOverflowError}, and
+   * the default `handleError()` closes the channel. `null` (the default) is
+   * no limit, as in asynchat. Integer and null terminators are not limited
+   * (the count, or the stream, is the application's choice).
+   */
+  maxIncomingBuffer: number | null = null;
+  /** Bytes of the current record already passed to `collectIncomingData()` (for `maxIncomingBuffer`). */
+  private recordLength = 0;
+
+  /** `async_chat(sock=None, map=None)`. */
+  constructor(sock: Socket | null = null, map: SocketMap | null = null) {
+    super(sock, map);
+  }
+
+  /** `collect_incoming_data(data)`: receives the data of the current record. Must be overridden. */
+  collectIncomingData(_data: Buffer): void {
+    throw new NotImplementedError('collectIncomingData() not implemented: must be implemented in subclass');
+  }
+
+  /** `_collect_incoming_data(data)`: a ready-made `collectIncomingData()` that appends to `incoming`. */
+  _collectIncomingData(data: Buffer): void {
+    this.incoming.push(data);
+  }
+
+  /** `_get_data()`: join `incoming` into one Buffer and clear it. */
+  _getData(): Buffer {
+    const d = this.incoming.length === 1 ? this.incoming[0] : Buffer.concat(this.incoming);
+    this.incoming = [];
+    return d;
+  }
+
+  /** `found_terminator()`: called when the terminator is seen (or the byte count reached). Must be overridden. */
+  foundTerminator(): void {
+    throw new NotImplementedError('foundTerminator() not implemented: must be implemented in subclass');
+  }
+
+  /**
+   * `set_terminator(term)`: a byte string (a string is stored encoded as
+   * UTF-8), a number of bytes to read, or null (collect everything). An
+   * empty string or 0 acts like null. A negative count throws RangeError
+   * (Python's ValueError); a count that is not an integer, or any other
+   * type, throws TypeError.
+   */
+  setTerminator(term: Terminator): void {
+    if (typeof term === 'number') {
+      if (!Number.isInteger(term)) throw new TypeError(`the terminator count must be an integer, got ${term}`);
+      if (term < 0) throw new RangeError('the number of received bytes must be positive');
+      this.terminator = term;
+    } else if (term === null) {
+      this.terminator = null;
+    } else {
+      const b = asBuffer(term);
+      if (b === null) throw new TypeError(`the terminator must be bytes, a string, a number or null, got ${describe(term)}`);
+      this.terminator = b;
+    }
+  }
+
+  /**
+   * `get_terminator()`: the terminator as stored: a Buffer, a number or null.
+   * Throws if none was ever set (Python's AttributeError). `handleRead()`
+   * calls it once per record, so a subclass may override it.
+   */
+  getTerminator(): Buffer | number | string | null {
+    if (this.terminator === undefined) throw new Error(`${this.constructor.name} has no terminator: call setTerminator() first`);
+    return this.terminator;
+  }
+
+  /**
+   * `handle_read()`: one `recv(acInBufferSize)`, then split what is buffered
+   * at the terminator, calling `collectIncomingData()` and
+   * `foundTerminator()` (items 72-77). EAGAIN returns quietly; another
+   * OSError goes to `handleError()`.
+   */
+  override handleRead(): void {
+    let data: Buffer;
+    try {
+      data = this.recv(this.acInBufferSize);
+    } catch (err) {
+      if (err instanceof OSError) {
+        // Python's BlockingIOError: a spurious wakeup (bpo-16133).
+        const e = err.errno;
+        if (e === EAGAIN || e === EWOULDBLOCK || e === EALREADY || e === EINPROGRESS) return;
+        this.handleError(err);
+        return;
+      }
+      throw err;
+    }
+    // Only a partial terminator is normally left over, so this concat is short.
+    if (this.acInBuffer.length === 0) this.acInBuffer = data;
+    else if (data.length > 0) this.acInBuffer = Buffer.concat([this.acInBuffer, data]);
+
+    // Several records may have arrived in one recv(): loop until the buffer is used up.
+    // The buffer and the terminator are read afresh each time: the handlers may change either.
+    while (this.acInBuffer.length > 0) {
+      const buf = this.acInBuffer;
+      const lb = buf.length;
+      const terminator = this.getTerminator();
+      if (terminator === null || terminator === 0 || (typeof terminator !== 'number' && terminator.length === 0)) {
+        // no terminator (null, 0 or empty): collect it all
+        this.recordLength = 0;
+        this.collectIncomingData(buf);
+        this.acInBuffer = EMPTY;
+      } else if (typeof terminator === 'number') {
+        // numeric terminator: count down, and leave it at 0 once it fires (item 75)
+        const n = terminator;
+        this.recordLength = 0;
+        if (lb < n) {
+          this.collectIncomingData(buf);
+          this.acInBuffer = EMPTY;
+          this.terminator = (this.terminator as number) - lb;
+        } else {
+          this.collectIncomingData(buf.subarray(0, n));
+          this.acInBuffer = buf.subarray(n);
+          this.terminator = 0;
+          this.foundTerminator();
+        }
+      } else {
+        // Three cases: the terminator is in the buffer (collect up to it, then fire);
+        // the buffer ends with a prefix of it (collect up to the prefix, keep the prefix
+        // and wait for more); or neither (collect it all).
+        const term = typeof terminator === 'string' ? Buffer.from(terminator, 'utf8') : terminator;
+        const index = buf.indexOf(term);
+        if (index !== -1) {
+          if (this.overflows(index)) return;
+          // don't report an empty record: found_terminator() alone marks it (item 76)
+          if (index > 0) this.collectIncomingData(buf.subarray(0, index));
+          this.acInBuffer = buf.subarray(index + term.length);
+          this.recordLength = 0;
+          this.foundTerminator();
+        } else {
+          const prefix = findPrefixAtEnd(buf, term);
+          if (prefix) {
+            if (prefix !== lb) {
+              if (this.overflows(lb - prefix)) return;
+              this.collectIncomingData(buf.subarray(0, lb - prefix));
+              this.recordLength += lb - prefix;
+              this.acInBuffer = buf.subarray(lb - prefix);
+            }
+            break;
+          }
+          if (this.overflows(lb)) return;
+          this.collectIncomingData(buf);
+          this.recordLength += lb;
+          this.acInBuffer = EMPTY;
+        }
+      }
+    }
+  }
+
+  /** True (after reporting a BufferOverflowError to `handleError`) when `more` bytes would take the record past `maxIncomingBuffer`. */
+  private overflows(more: number): boolean {
+    const max = this.maxIncomingBuffer;
+    if (max === null || this.recordLength + more <= max) return false;
+    this.handleError(new BufferOverflowError(max, this.recordLength + more));
+    return true;
+  }
+
+  /** `handle_write()`: `initiateSend()`. */
+  override handleWrite(): void {
+    this.initiateSend();
+  }
+
+  /** `handle_close()`: just `close()`, with no log line (item 78). */
+  override handleClose(): void {
+    this.close();
+  }
+
+  /**
+   * `push(data)`: queue bytes (a Buffer, any typed array or DataView, or a
+   * string, encoded as UTF-8) and try to send at once. Data longer than
+   * `acOutBufferSize` is queued as slices of that size. The data is queued
+   * by reference, not copied, as asynchat does: do not change a pushed
+   * buffer before it is sent. Numbers, objects and the like throw TypeError
+   * (item 79).
+   */
+  push(data: Buffer | Uint8Array | ArrayBufferView | string): void {
+    const buf = asBuffer(data);
+    if (buf === null) throw new TypeError(`data argument must be byte-ish (${describe(data)})`);
+    const sabs = this.acOutBufferSize;
+    if (buf.length > sabs) {
+      for (let i = 0; i < buf.length; i += sabs) this.producerFifo.push(buf.subarray(i, i + sabs));
+    } else {
+      this.producerFifo.push(buf);
+    }
+    this.initiateSend();
+  }
+
+  /**
+   * `push_with_producer(producer)`: queue a producer (anything with
+   * `more()`), then try to send. Bytes and strings are queued as data, and
+   * null as a close marker, as asynchat's FIFO would take them.
+   */
+  pushWithProducer(producer: Producer | Buffer | Uint8Array | string | null): void {
+    let entry: FifoEntry;
+    if (producer === null || isProducer(producer)) {
+      entry = producer;
+    } else {
+      entry = asBuffer(producer);
+      if (entry === null) throw new TypeError(`producer must have a more() method, got ${describe(producer)}`);
+    }
+    this.producerFifo.push(entry);
+    this.initiateSend();
+  }
+
+  /** `readable()`: always true (item 80). */
+  override readable(): boolean {
+    return true;
+  }
+
+  /** `writable()`: while anything is queued, or until connected. */
+  override writable(): boolean {
+    return this.producerFifo.length > 0 || !this.connected;
+  }
+
+  /** `close_when_done()`: queue a close marker; `handleClose()` runs when the queue reaches it. */
+  closeWhenDone(): void {
+    this.producerFifo.push(null);
+  }
+
+  /**
+   * `initiate_send()`: at most one send per call, and nothing until
+   * connected (item 81). A null entry calls `handleClose()`; an empty buffer
+   * is dropped and makes one zero-length send; a producer's `more()` result
+   * goes to the front, and an exhausted producer is dropped. An OSError from
+   * the send goes to `handleError()`.
+   */
+  initiateSend(): void {
+    const fifo = this.producerFifo;
+    while (fifo.length > 0 && this.connected) {
+      let first = fifo.first() as FifoEntry;
+      // an empty buffer or a close marker
+      if (first === null || (Buffer.isBuffer(first) && first.length === 0)) {
+        fifo.shift();
+        if (first === null) {
+          this.handleClose();
+          return;
+        }
+        // asynchat falls through here and sends the empty buffer (item 81)
+      }
+
+      // a producer: put what it makes in front of it, or drop it when it is done
+      const obs = this.acOutBufferSize;
+      if (!Buffer.isBuffer(first)) {
+        const more = first.more();
+        const produced = asBuffer(more);
+        if (produced === null) throw new TypeError(`a producer's more() must return bytes or a string, got ${describe(more)}`);
+        if (produced.length > 0) fifo.unshift(produced);
+        else fifo.shift();
+        continue;
+      }
+
+      const data = first.length > obs ? first.subarray(0, obs) : first;
+      let numSent: number;
+      try {
+        numSent = this.send(data);
+      } catch (err) {
+        if (err instanceof OSError) {
+          this.handleError(err);
+          return;
+        }
+        throw err;
+      }
+
+      if (numSent) {
+        if (numSent < data.length || obs < first.length) fifo.setFirst(first.subarray(numSent));
+        else fifo.shift();
+      }
+      // we tried to send some actual data
+      return;
+    }
+  }
+
+  /** `discard_buffers()`: drop the input buffer, `incoming` and the output queue. Emergencies only. */
+  discardBuffers(): void {
+    this.acInBuffer = EMPTY;
+    this.incoming = [];
+    this.recordLength = 0;
+    this.producerFifo.clear();
+  }
+}
+
+/**
+ * `simple_producer(data, buffer_size=512)`: hands out `data` in pieces of at
+ * most `bufferSize` bytes, then empty Buffers (item 83).
+ */
+export class SimpleProducer implements Producer {
+  data: Buffer;
+  bufferSize: number;
+
+  constructor(data: Buffer | Uint8Array | ArrayBufferView | string, bufferSize = 512) {
+    const buf = asBuffer(data);
+    if (buf === null) throw new TypeError(`data must be bytes or a string, got ${describe(data)}`);
+    this.data = buf;
+    this.bufferSize = bufferSize;
+  }
+
+  more(): Buffer {
+    if (this.data.length > this.bufferSize) {
+      const result = this.data.subarray(0, this.bufferSize);
+      this.data = this.data.subarray(this.bufferSize);
+      return result;
+    }
+    const result = this.data;
+    this.data = EMPTY;
+    return result;
+  }
+}
+
+/**
+ * `find_prefix_at_end(haystack, needle)`: the length of the longest proper
+ * prefix of `needle` that `haystack` ends with, or 0 (item 84). It assumes the
+ * whole needle is not at the end (asynchat checks that first). Two strings
+ * are compared as characters, as in Python; otherwise strings are encoded as
+ * UTF-8. An empty needle gives 0 (Python's loop returns -1 there).
+ *
+ * @example
+ * findPrefixAtEnd(Buffer.from('qwerty\r'), Buffer.from('\r\n')); // 1
+ */
+export function findPrefixAtEnd(haystack: Buffer | Uint8Array | string, needle: Buffer | Uint8Array | string): number {
+  if (typeof haystack === 'string' && typeof needle === 'string') {
+    let l = needle.length - 1;
+    while (l > 0 && !haystack.endsWith(needle.slice(0, l))) l--;
+    return Math.max(l, 0);
+  }
+  const h = asBuffer(haystack);
+  const n = asBuffer(needle);
+  if (h === null || n === null) throw new TypeError('findPrefixAtEnd() takes bytes or strings');
+  const hl = h.length;
+  let l = Math.min(n.length - 1, hl);
+  while (l > 0 && h.compare(n, 0, l, hl - l, hl) !== 0) l--;
+  return Math.max(l, 0);
+}
