@@ -6,8 +6,10 @@
         "native/addon.cc",
         "native/address.cc",
         "native/args.cc",
+        "native/async_wait.cc",
         "native/constants.cc",
         "native/errors.cc",
+        "native/process.cc",
         "native/readiness.cc",
         "native/sockets.cc"
       ],

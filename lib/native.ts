@@ -10,6 +10,9 @@ import * as path from 'node:path';
 type Fn<A extends unknown[], R> = (...args: A) => R;
 type Bytes = ArrayBufferView | ArrayBuffer;
 
+/** An opaque native waiter (native/async_wait.cc). */
+export type AsyncWaitHandle = { readonly __asyncWait: unique symbol };
+
 export interface NativeBinding {
   init(osErrorClass: Function): void;
   strerror(errno: number): string;
@@ -44,8 +47,18 @@ export interface NativeBinding {
   selectInto: Fn<[fds: Int32Array, masks: Int32Array, n: number, timeoutSeconds: number | null], number>;
   pollInto: Fn<[fds: Int32Array, events: Int32Array, revents: Int32Array, n: number, timeoutMs: number | null], number>;
   epollCreate?: Fn<[], number>;
-  epollCtl?: Fn<[epfd: number, op: number, fd: number, events: number], number>;
-  epollWait?: Fn<[epfd: number, fds: Int32Array, events: Int32Array, maxevents: number, timeoutMs: number | null], number>;
+  epollCtl?: Fn<[epfd: number, op: number, fd: number, events: number, tag?: number], number>;
+  epollWait?: Fn<[epfd: number, fds: Int32Array, events: Int32Array, maxevents: number, timeoutMs: number | null, tags?: Int32Array], number>;
+
+  asyncWaitCreate: Fn<[mode: 'uv', fd: number] | [mode: 'thread'], AsyncWaitHandle>;
+  asyncWaitStart: Fn<[handle: AsyncWaitHandle, timeoutMs: number, callback: (status: number) => void, fds?: Int32Array, events?: Int32Array, n?: number], void>;
+  asyncWaitCancel: Fn<[handle: AsyncWaitHandle], void>;
+  asyncWaitClose: Fn<[handle: AsyncWaitHandle], void>;
+  ownFd: Fn<[fd: number], void>;
+  disownFd: Fn<[fd: number], void>;
+
+  getNofileLimit: Fn<[], { soft: number; hard: number }>;
+  setNofileLimit: Fn<[soft: number, hard?: number], { soft: number; hard: number }>;
 
   FD_SETSIZE: number;
   platform: string;
@@ -62,7 +75,20 @@ function packageRoot(): string {
   return dir;
 }
 
+/**
+ * `ASYNCORE_NATIVE_PATH=/path/to/asyncore.node` loads that file instead of
+ * the usual prebuild/build lookup: for testing a second build side by side,
+ * e.g. the sanitizer build of `scripts/asan-test.sh` (build-asan/Release).
+ * A file that cannot be loaded is an error; there is no fallback.
+ */
+function loadOverride(file: string): NativeBinding {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(path.resolve(file)) as NativeBinding;
+}
+
 function load(): NativeBinding {
+  const override = process.env.ASYNCORE_NATIVE_PATH;
+  if (override) return loadOverride(override);
   const root = packageRoot();
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

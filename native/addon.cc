@@ -10,6 +10,8 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   InitSockets(env, exports);
   InitReadiness(env, exports);
   InitConstants(env, exports);
+  InitAsyncWait(env, exports);
+  InitProcess(env, exports);
   exports.Set("platform",
 #if defined(__linux__)
               Napi::String::New(env, "linux")

@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/un.h>
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -21,12 +22,15 @@ static std::string HostArg(Napi::Env env, Napi::Array a, const char* syscall) {
   return host;
 }
 
+// A double holding an integer. Tested before any cast: converting NaN, an
+// infinity or a value beyond int64 to an integer is undefined behaviour.
+static bool IsIntegral(double d) { return std::isfinite(d) && std::floor(d) == d; }
+
 static int PortArg(Napi::Env env, Napi::Array a, const char* syscall) {
   Napi::Value p = a.Get(uint32_t{1});
   if (!p.IsNumber()) ThrowType(env, std::string(syscall) + "(): address port must be an integer");
   double d = p.As<Napi::Number>().DoubleValue();
-  if (d != static_cast<double>(static_cast<int64_t>(d)))
-    ThrowType(env, std::string(syscall) + "(): address port must be an integer");
+  if (!IsIntegral(d)) ThrowType(env, std::string(syscall) + "(): address port must be an integer");
   if (d < 0 || d > 65535) ThrowRange(env, std::string(syscall) + "(): port must be 0-65535");
   return static_cast<int>(d);
 }
@@ -37,7 +41,7 @@ static uint32_t OptionalU32(Napi::Env env, Napi::Array a, uint32_t i, const char
   if (v.IsUndefined()) return 0;
   if (!v.IsNumber()) ThrowType(env, std::string(what) + " must be an integer");
   double d = v.As<Napi::Number>().DoubleValue();
-  if (d != static_cast<double>(static_cast<int64_t>(d)) || d < 0 || d > 4294967295.0)
+  if (!IsIntegral(d) || d < 0 || d > 4294967295.0)
     ThrowRange(env, std::string(what) + " must be an integer in 0..2**32-1");
   return static_cast<uint32_t>(d);
 }
@@ -88,16 +92,28 @@ socklen_t ParseAddress(Napi::Env env, int family, Napi::Value addr, sockaddr_sto
     } else {
       ThrowType(env, std::string(syscall) + "(): an AF_UNIX address must be a path string or Buffer");
     }
+    sun->sun_family = AF_UNIX;
+#if defined(__linux__)
+    // Linux abstract namespace, as CPython: a leading NUL names an abstract
+    // address of exactly that length (no terminator, all 108 bytes usable),
+    // and '' is the bare family, which autobinds to a fresh abstract address
+    // (not the one-byte abstract name "\0" that every caller would share).
+    if (path.empty() || path[0] == '\0') {
+      if (path.size() > sizeof sun->sun_path)
+        ThrowRange(env, std::string(syscall) + "(): AF_UNIX abstract address too long (" +
+                            std::to_string(path.size()) + " bytes, limit " +
+                            std::to_string(sizeof sun->sun_path) + ")");
+      memcpy(sun->sun_path, path.data(), path.size());
+      return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
+    }
+#endif
+    // A NUL inside a path would silently name a shorter one.
+    if (path.find('\0') != std::string::npos)
+      ThrowType(env, std::string(syscall) + "(): an AF_UNIX path must not contain NUL");
     if (path.size() >= sizeof sun->sun_path)
       ThrowRange(env, std::string(syscall) + "(): AF_UNIX path too long (" + std::to_string(path.size()) +
                           " bytes, limit " + std::to_string(sizeof sun->sun_path - 1) + ")");
-    sun->sun_family = AF_UNIX;
     memcpy(sun->sun_path, path.data(), path.size());
-#if defined(__linux__)
-    // Linux abstract namespace: a leading NUL; the length is exact, no terminator.
-    if (!path.empty() && path[0] == '\0')
-      return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
-#endif
     return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
   }
   if (family != AF_INET && family != AF_INET6)
@@ -133,6 +149,9 @@ socklen_t ParseAddress(Napi::Env env, int family, Napi::Value addr, sockaddr_sto
 }
 
 Napi::Value FormatAddress(Napi::Env env, const sockaddr_storage* ss, socklen_t len) {
+  // The kernel reports the address's full length even when it truncated it
+  // to the buffer: never read past the storage.
+  if (len > sizeof *ss) len = sizeof *ss;
   char host[INET6_ADDRSTRLEN];
   switch (ss->ss_family) {
     case AF_INET: {
@@ -158,6 +177,7 @@ Napi::Value FormatAddress(Napi::Env env, const sockaddr_storage* ss, socklen_t l
       size_t base = offsetof(sockaddr_un, sun_path);
       if (len <= base) return Napi::String::New(env, "");  // unnamed (socketpair, unbound client)
       size_t n = len - base;
+      if (n > sizeof sun->sun_path) n = sizeof sun->sun_path;
       if (sun->sun_path[0] != '\0') n = strnlen(sun->sun_path, n);
       return Napi::String::New(env, sun->sun_path, n);
     }

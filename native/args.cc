@@ -2,6 +2,7 @@
 #include "binding.h"
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 namespace asyncore {
@@ -25,16 +26,26 @@ static Napi::Value Arg(const Napi::CallbackInfo& info, size_t i) {
   return i < info.Length() ? info[i] : info.Env().Undefined();
 }
 
+// A number as JavaScript would print it (1.5, 1e+308, -Infinity), for messages.
+// Never through an integer cast: a double out of the integer's range (or
+// NaN, or an infinity) converted to an integer is undefined behaviour.
+static std::string NumberText(double d) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.17g", d);
+  return buf;
+}
+
+// min and max must be exactly representable as doubles (|x| <= 2**53).
 int64_t ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min,
                int64_t max) {
   Napi::Value v = Arg(info, i);
   if (!v.IsNumber()) ThrowType(info.Env(), std::string(name) + " must be an integer, got " + Describe(v));
   double d = v.As<Napi::Number>().DoubleValue();
   if (std::isnan(d) || std::floor(d) != d)
-    ThrowType(info.Env(), std::string(name) + " must be an integer, got " + std::to_string(d));
+    ThrowType(info.Env(), std::string(name) + " must be an integer, got " + NumberText(d));
   if (d < static_cast<double>(min) || d > static_cast<double>(max))
     ThrowRange(info.Env(), std::string(name) + " must be between " + std::to_string(min) + " and " +
-                               std::to_string(max) + ", got " + std::to_string(static_cast<long long>(d)));
+                               std::to_string(max) + ", got " + NumberText(d));
   return static_cast<int64_t>(d);
 }
 
@@ -63,21 +74,38 @@ bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return v.As<Napi::Boolean>().Value();
 }
 
+// The data pointer comes from napi_get_typedarray_info()/napi_get_dataview_info()
+// themselves (already offset): going through the view's ArrayBuffer would fail
+// with a plain "Invalid argument" Error for a view of a SharedArrayBuffer,
+// which napi_get_arraybuffer_info() refuses.
 Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* name) {
   Napi::Env env = info.Env();
   Napi::Value v = Arg(info, i);
   if (v.IsTypedArray()) {
-    Napi::TypedArray ta = v.As<Napi::TypedArray>();
-    // A detached backing store reports a null base and zero length.
-    Napi::ArrayBuffer ab = ta.ArrayBuffer();
-    if (ab.IsDetached()) return Bytes{nullptr, 0};
-    return Bytes{static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset(), ta.ByteLength()};
+    size_t length = 0;
+    void* data = nullptr;
+    napi_typedarray_type type;
+    NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr),
+                         (Bytes{nullptr, 0}));
+    size_t size = 0;
+    switch (type) {
+      case napi_int8_array: case napi_uint8_array: case napi_uint8_clamped_array: size = 1; break;
+      case napi_int16_array: case napi_uint16_array: size = 2; break;
+      case napi_int32_array: case napi_uint32_array: case napi_float32_array: size = 4; break;
+      case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: size = 8; break;
+      default: ThrowType(env, std::string(name) + " is a TypedArray of an unsupported element type");
+    }
+    // A detached view reports zero elements (and no data).
+    if (length == 0 || data == nullptr) return Bytes{nullptr, 0};
+    return Bytes{static_cast<uint8_t*>(data), length * size};
   }
   if (v.IsDataView()) {
-    Napi::DataView dv = v.As<Napi::DataView>();
-    Napi::ArrayBuffer ab = dv.ArrayBuffer();
-    if (ab.IsDetached()) return Bytes{nullptr, 0};
-    return Bytes{static_cast<uint8_t*>(ab.Data()) + dv.ByteOffset(), dv.ByteLength()};
+    size_t length = 0;
+    void* data = nullptr;
+    NAPI_THROW_IF_FAILED(env, napi_get_dataview_info(env, v, &length, &data, nullptr, nullptr),
+                         (Bytes{nullptr, 0}));
+    if (length == 0 || data == nullptr) return Bytes{nullptr, 0};
+    return Bytes{static_cast<uint8_t*>(data), length};
   }
   if (v.IsArrayBuffer()) {
     Napi::ArrayBuffer ab = v.As<Napi::ArrayBuffer>();

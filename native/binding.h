@@ -33,7 +33,8 @@ Binding* GetBinding(Napi::Env env);
 [[noreturn]] void ThrowGaiError(Napi::Env env, int gaiErr, const char* host);
 [[noreturn]] void ThrowType(Napi::Env env, const std::string& msg);
 [[noreturn]] void ThrowRange(Napi::Env env, const std::string& msg);
-Napi::Value MakeOSError(Napi::Env env, int err, const char* syscall);
+// `new OSError(err, syscall[, message])`; without a message the class writes its own.
+Napi::Value MakeOSError(Napi::Env env, int err, const char* syscall, const char* message = nullptr);
 
 // ---- args.cc: argument validation -----------------------------------------
 // Every native entry point reads its arguments through these, so bad input
@@ -75,5 +76,7 @@ void InitErrors(Napi::Env env, Napi::Object exports);
 void InitSockets(Napi::Env env, Napi::Object exports);
 void InitReadiness(Napi::Env env, Napi::Object exports);
 void InitConstants(Napi::Env env, Napi::Object exports);
+void InitAsyncWait(Napi::Env env, Napi::Object exports);   // async_wait.cc
+void InitProcess(Napi::Env env, Napi::Object exports);     // process.cc
 
 }  // namespace asyncore

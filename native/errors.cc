@@ -15,13 +15,17 @@ namespace asyncore {
 
 Binding* GetBinding(Napi::Env env) { return env.GetInstanceData<Binding>(); }
 
-Napi::Value MakeOSError(Napi::Env env, int err, const char* syscall) {
+Napi::Value MakeOSError(Napi::Env env, int err, const char* syscall, const char* message) {
   Binding* b = GetBinding(env);
   if (b != nullptr && !b->osErrorCtor.IsEmpty()) {
+    if (message != nullptr)
+      return b->osErrorCtor.New(
+          {Napi::Number::New(env, err), Napi::String::New(env, syscall), Napi::String::New(env, message)});
     return b->osErrorCtor.New({Napi::Number::New(env, err), Napi::String::New(env, syscall)});
   }
-  std::string msg = std::string("[Errno ") + std::to_string(err) + "] " + strerror(err) +
-                    " (" + syscall + ")";
+  std::string msg = message != nullptr ? std::string(message)
+                                       : std::string("[Errno ") + std::to_string(err) + "] " + strerror(err) +
+                                             " (" + syscall + ")";
   Napi::Error e = Napi::Error::New(env, msg);
   e.Set("errno", Napi::Number::New(env, err));
   e.Set("syscall", Napi::String::New(env, syscall));
@@ -36,7 +40,11 @@ void ThrowErrno(Napi::Env env, int err, const char* syscall) {
 // they are OSErrors whose errno is the EAI_* value and whose code names it.
 void ThrowGaiError(Napi::Env env, int gaiErr, const char* host) {
   if (gaiErr == EAI_SYSTEM) ThrowErrno(env, errno, "getaddrinfo");
-  Napi::Object e = MakeOSError(env, 0, "getaddrinfo").As<Napi::Object>();
+  // The message goes to the constructor, so that the stack trace's first
+  // line (captured there) carries it too.
+  std::string message = std::string("[Errno ") + std::to_string(gaiErr) + "] " + gai_strerror(gaiErr) +
+                        " (getaddrinfo " + host + ")";
+  Napi::Object e = MakeOSError(env, 0, "getaddrinfo", message.c_str()).As<Napi::Object>();
   const char* code = "EAI_FAIL";
   switch (gaiErr) {
     case EAI_NONAME: code = "EAI_NONAME"; break;
@@ -54,9 +62,6 @@ void ThrowGaiError(Napi::Env env, int gaiErr, const char* host) {
   }
   e.Set("errno", Napi::Number::New(env, gaiErr));
   e.Set("code", Napi::String::New(env, code));
-  e.Set("message", Napi::String::New(
-      env, std::string("[Errno ") + std::to_string(gaiErr) + "] " + gai_strerror(gaiErr) +
-               " (getaddrinfo " + host + ")"));
   throw Napi::Error(env, e);
 }
 

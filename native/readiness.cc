@@ -22,21 +22,34 @@ int64_t NowMs() {
 
 int RemainingMs(int64_t deadline) {
   int64_t left = deadline - NowMs();
-  return left < 0 ? 0 : static_cast<int>(left);
+  if (left < 0) return 0;
+  return left > INT32_MAX ? INT32_MAX : static_cast<int>(left);
 }
 
 // Bits of the per-fd mask given to selectInto().
 enum { kSelRead = 1, kSelWrite = 2, kSelExcept = 4 };
 
-// A timeout in seconds: negative is refused (as Python's select does); null
-// or undefined is "forever" (returned as a negative value).
+// select()'s longest finite timeout, in seconds (about 31,700 years): the
+// deadline is kept in int64 milliseconds, and a double beyond that range
+// must never be converted to an integer (undefined behaviour).
+static const double kMaxSelectTimeout = 1e12;
+
+// A timeout in seconds: negative is refused (as Python's select does); null,
+// undefined or +Infinity is "forever" (returned as a negative value); a
+// finite timeout too large to keep is a RangeError (Python: OverflowError).
 static double TimeoutSeconds(const Napi::CallbackInfo& info, size_t i) {
   if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return -1;
   double t = ArgNumber(info, i, "timeout");
   if (t < 0) ThrowRange(info.Env(), "timeout must be non-negative");
   if (std::isinf(t)) return -1;
+  if (t > kMaxSelectTimeout) ThrowRange(info.Env(), "timeout is too large (at most 1e12 seconds)");
   return t;
 }
+
+// FD_SET()/FD_ISSET() outside [0, FD_SETSIZE) touch memory outside the
+// fd_set. The fds are validated before the wait, and checked again at each
+// use because an Int32Array on a SharedArrayBuffer can change in between.
+static bool InFdSet(int fd) { return fd >= 0 && fd < FD_SETSIZE; }
 
 // selectInto(fds: Int32Array, masks: Int32Array, n, timeoutSeconds | null) -> ready count
 // masks[i] holds kSelRead|kSelWrite|kSelExcept on entry and the ready subset on return.
@@ -51,7 +64,7 @@ static Napi::Value SelectInto(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < n; i++) {
     int fd = fds[i];
     // FD_SET past FD_SETSIZE writes outside the fd_set: refuse it up front.
-    if (fd < 0 || fd >= FD_SETSIZE)
+    if (!InFdSet(fd))
       ThrowRange(env, "filedescriptor out of range in select(): fd " + std::to_string(fd) +
                           (fd < 0 ? " is negative" : " is not below FD_SETSIZE (" + std::to_string(FD_SETSIZE) + ")") +
                           "; use poll or epoll for fds this high (select.poll(), select.epoll(), "
@@ -68,9 +81,11 @@ static Napi::Value SelectInto(const Napi::CallbackInfo& info) {
     FD_ZERO(&w);
     FD_ZERO(&x);
     for (size_t i = 0; i < n; i++) {
-      if (masks[i] & kSelRead) FD_SET(fds[i], &r);
-      if (masks[i] & kSelWrite) FD_SET(fds[i], &w);
-      if (masks[i] & kSelExcept) FD_SET(fds[i], &x);
+      int fd = fds[i];
+      if (!InFdSet(fd)) continue;
+      if (masks[i] & kSelRead) FD_SET(fd, &r);
+      if (masks[i] & kSelWrite) FD_SET(fd, &w);
+      if (masks[i] & kSelExcept) FD_SET(fd, &x);
     }
     timeval tv;
     timeval* tvp = nullptr;
@@ -81,16 +96,20 @@ static Napi::Value SelectInto(const Napi::CallbackInfo& info) {
     }
     rc = select(maxfd + 1, &r, &w, &x, tvp);
     if (rc != -1 || errno != EINTR) break;
-    if (timeout >= 0) left = RemainingMs(deadline) / 1000.0;
+    if (timeout >= 0) {
+      int64_t ms = deadline - NowMs();
+      left = ms > 0 ? static_cast<double>(ms) / 1000.0 : 0;
+    }
   }
   if (rc == -1) ThrowErrno(env, errno, "select");
   int ready = 0;
   for (size_t i = 0; i < n; i++) {
     int m = 0;
-    if (rc > 0) {
-      if ((masks[i] & kSelRead) && FD_ISSET(fds[i], &r)) m |= kSelRead;
-      if ((masks[i] & kSelWrite) && FD_ISSET(fds[i], &w)) m |= kSelWrite;
-      if ((masks[i] & kSelExcept) && FD_ISSET(fds[i], &x)) m |= kSelExcept;
+    int fd = fds[i];
+    if (rc > 0 && InFdSet(fd)) {
+      if ((masks[i] & kSelRead) && FD_ISSET(fd, &r)) m |= kSelRead;
+      if ((masks[i] & kSelWrite) && FD_ISSET(fd, &w)) m |= kSelWrite;
+      if ((masks[i] & kSelExcept) && FD_ISSET(fd, &x)) m |= kSelExcept;
     }
     masks[i] = m;
     if (m != 0) ready++;
@@ -98,13 +117,15 @@ static Napi::Value SelectInto(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, ready);
 }
 
-// A poll()/epoll timeout in milliseconds: negative (or null) waits forever.
+// A poll()/epoll timeout in milliseconds: negative (or null) waits forever;
+// a fraction of a millisecond rounds up (as CPython's), so a short positive
+// timeout never turns into a busy poll(0).
 static int TimeoutMs(const Napi::CallbackInfo& info, size_t i) {
   if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return -1;
   double t = ArgNumber(info, i, "timeout");
   if (t < 0 || std::isinf(t)) return -1;
   if (t > INT32_MAX) ThrowRange(info.Env(), "timeout is too large");
-  return static_cast<int>(t);
+  return static_cast<int>(std::ceil(t));
 }
 
 // Runs `wait(ms)` until it does not fail with EINTR, each retry with the time left.
@@ -154,22 +175,25 @@ static Napi::Value EpollCreate(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
-// epollCtl(epfd, op, fd, events) -> 0, or the errno (callers decide: EEXIST,
+// epollCtl(epfd, op, fd, events[, tag]) -> 0, or the errno (callers decide: EEXIST,
 // ENOENT and EPERM are answers, not failures, for a readiness loop).
+// The event data holds the fd (low 32 bits) and `tag` (high 32 bits, default 0),
+// which epollWait() can hand back: a registration the kernel kept for an fd
+// number that has since been closed and reused carries an old tag.
 static Napi::Value EpollCtl(const Napi::CallbackInfo& info) {
   int epfd = ArgFd(info, 0, "epfd");
   int op = static_cast<int>(ArgInt(info, 1, "op", 1, 3));
   int fd = ArgFd(info, 2);
   uint32_t events = static_cast<uint32_t>(ArgInt(info, 3, "events", INT32_MIN, UINT32_MAX));
+  uint32_t tag = static_cast<uint32_t>(ArgIntOr(info, 4, "tag", INT32_MIN, UINT32_MAX, 0));
   epoll_event ev;
   ev.events = events;
-  ev.data.u64 = 0;
-  ev.data.fd = fd;
+  ev.data.u64 = (static_cast<uint64_t>(tag) << 32) | static_cast<uint32_t>(fd);
   int rc = epoll_ctl(epfd, op, fd, &ev);
   return Napi::Number::New(info.Env(), rc == -1 ? errno : 0);
 }
 
-// epollWait(epfd, fds: Int32Array, events: Int32Array, maxevents, timeoutMs) -> count
+// epollWait(epfd, fds: Int32Array, events: Int32Array, maxevents, timeoutMs[, tags: Int32Array]) -> count
 static Napi::Value EpollWait(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int epfd = ArgFd(info, 0, "epfd");
@@ -177,6 +201,8 @@ static Napi::Value EpollWait(const Napi::CallbackInfo& info) {
   int32_t* fds = ArgInt32Array(info, 1, "fds", maxevents);
   int32_t* evs = ArgInt32Array(info, 2, "events", maxevents);
   int timeoutMs = TimeoutMs(info, 4);
+  bool wantTags = info.Length() > 5 && !info[5].IsUndefined() && !info[5].IsNull();
+  int32_t* tags = wantTags ? ArgInt32Array(info, 5, "tags", maxevents) : nullptr;
   std::vector<epoll_event>& buf = GetBinding(env)->epollEvents;
   if (buf.size() < maxevents) buf.resize(maxevents);
   int rc = RetryWait(timeoutMs, [&](int ms) {
@@ -184,8 +210,9 @@ static Napi::Value EpollWait(const Napi::CallbackInfo& info) {
   });
   if (rc == -1) ThrowErrno(env, errno, "epoll_wait");
   for (int i = 0; i < rc; i++) {
-    fds[i] = buf[i].data.fd;
+    fds[i] = static_cast<int32_t>(buf[i].data.u64 & 0xffffffffu);
     evs[i] = static_cast<int32_t>(buf[i].events);
+    if (tags != nullptr) tags[i] = static_cast<int32_t>(buf[i].data.u64 >> 32);
   }
   return Napi::Number::New(env, rc);
 }

@@ -189,6 +189,7 @@ static Napi::Value ConnectEx(const Napi::CallbackInfo& info) {
 static Napi::Value Accept(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
   socklen_t len;
   int nfd;
   do {
@@ -201,6 +202,12 @@ static Napi::Value Accept(const Napi::CallbackInfo& info) {
 #endif
   } while (nfd == -1 && errno == EINTR);
   if (nfd == -1) ThrowErrno(info.Env(), errno, "accept");
+#if !defined(__linux__)
+  // BSD and macOS hand the listener's O_NONBLOCK down to the accepted socket;
+  // Python's accept() (and lib/socket.ts) promise a blocking one.
+  int fl = fcntl(nfd, F_GETFL);
+  if (fl != -1 && (fl & O_NONBLOCK)) fcntl(nfd, F_SETFL, fl & ~O_NONBLOCK);
+#endif
   PrepareNewSocket(nfd);
   Napi::Array a = Napi::Array::New(info.Env(), 2);
   a.Set(uint32_t{0}, Napi::Number::New(info.Env(), nfd));
@@ -245,10 +252,13 @@ static Napi::Value Send(const Napi::CallbackInfo& info) {
 // sendto(fd, data, offset, length, flags, family, address) -> bytes sent
 static Napi::Value Sendto(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
-  Bytes b = ArgByteRange(info, 1, 2, 3, "data");
-  int flags = static_cast<int>(ArgIntOr(info, 4, "flags", 0, INT32_MAX, 0));
+  // The address first: reading it can run JavaScript (an accessor on the
+  // array), which could detach or shrink the data's buffer. Once the bytes
+  // are taken, nothing may run JavaScript before the syscall.
   sockaddr_storage ss;
   socklen_t len = ParseAddress(info.Env(), Family(info, 5), info[6], &ss, "sendto");
+  Bytes b = ArgByteRange(info, 1, 2, 3, "data");
+  int flags = static_cast<int>(ArgIntOr(info, 4, "flags", 0, INT32_MAX, 0));
   ssize_t n;
   do n = sendto(fd, b.data, b.length, flags | kSendFlags, reinterpret_cast<sockaddr*>(&ss), len);
   while (n == -1 && errno == EINTR);
