@@ -23,19 +23,34 @@ const { EAGAIN, EWOULDBLOCK, EALREADY, EINPROGRESS } = osConstants.errno;
 
 const EMPTY = Buffer.alloc(0);
 
-/** What `setTerminator()` takes: bytes (a string is encoded as UTF-8), a byte count, or null. */
+/**
+ * What `setTerminator()` takes: bytes (a string is encoded as UTF-8), a byte count, or null.
+ * asynchat: the `term` argument of `set_terminator()`.
+ */
 export type Terminator = Buffer | Uint8Array | ArrayBufferView | string | number | null;
 
-/** A producer (asynchat's "classic producer"): `more()` returns the next piece, empty when exhausted. */
+/**
+ * A producer (asynchat's "classic producer"): `more()` returns the next piece, empty when exhausted.
+ * asynchat: any object with `more()`, as `push_with_producer()` takes it.
+ *
+ * @example
+ * let n = 3;
+ * const countdown: Producer = { more: () => (n > 0 ? `${n--}\n` : '') }; // '3\n', '2\n', '1\n', ''
+ */
 export interface Producer {
+  /** The next piece of output; an empty Buffer or string when there is no more. asynchat: `producer.more()`. */
   more(): Buffer | Uint8Array | string;
 }
 
-/** An entry of the output queue: bytes, a producer, or null ("close when you get here"). */
+/** An entry of the output queue: bytes, a producer, or null ("close when you get here"). asynchat: an item of `producer_fifo`. */
 export type FifoEntry = Buffer | Producer | null;
 
-/** Python's `NotImplementedError`: thrown by the methods a subclass must provide. */
+/**
+ * Python's `NotImplementedError`: thrown by the methods a subclass must provide
+ * (`collectIncomingData()`, `foundTerminator()`). asynchat: `NotImplementedError`.
+ */
 export class NotImplementedError extends Error {
+  /** `'NotImplementedError'`. */
   override get name(): string {
     return 'NotImplementedError';
   }
@@ -52,12 +67,19 @@ export class BufferOverflowError extends RangeError {
   /** The bytes of the record seen so far (at least `limit + 1`). */
   readonly size: number;
 
+  /**
+   * Not in asynchat.
+   *
+   * @param limit the `maxIncomingBuffer` that was exceeded
+   * @param size the bytes of the record seen so far
+   */
   constructor(limit: number, size: number) {
     super(`incoming record exceeds maxIncomingBuffer (${limit} bytes): ${size} bytes arrived without a terminator`);
     this.limit = limit;
     this.size = size;
   }
 
+  /** `'BufferOverflowError'`. */
   override get name(): string {
     return 'BufferOverflowError';
   }
@@ -83,13 +105,15 @@ function isProducer(x: unknown): x is Producer {
 
 /**
  * A double-ended queue on a ring buffer (the role of Python's `deque` in
- * `producer_fifo`): push and shift at either end in O(1).
+ * `producer_fifo`): push and shift at either end in O(1). Not exported from
+ * the package entry point; reach it as `AsyncChat#producerFifo`.
  */
 export class Deque<T> implements Iterable<T> {
   private items: Array<T | undefined> = new Array(8);
   private head = 0;
   private size = 0;
 
+  /** The number of entries (`len(deque)`). */
   get length(): number {
     return this.size;
   }
@@ -130,12 +154,14 @@ export class Deque<T> implements Iterable<T> {
     this.items[this.head] = item;
   }
 
+  /** Remove every entry (`deque.clear`). */
   clear(): void {
     this.items = new Array(8);
     this.head = 0;
     this.size = 0;
   }
 
+  /** The entries, front to back. */
   *[Symbol.iterator](): Iterator<T> {
     for (let i = 0; i < this.size; i++) yield this.items[(this.head + i) & (this.items.length - 1)] as T;
   }
@@ -155,6 +181,7 @@ export class Deque<T> implements Iterable<T> {
  * the data of the current record as it arrives) and `foundTerminator()`
  * (called when a record is complete). Send with `push()` and
  * `pushWithProducer()`; `closeWhenDone()` closes once the queue is sent.
+ * asynchat: `async_chat`.
  *
  * @example
  * class Echo extends AsyncChat {
@@ -172,7 +199,11 @@ export class AsyncChat extends Dispatcher {
   acInBuffer: Buffer = EMPTY;
   /** `incoming`: what `_collectIncomingData()` has gathered; `_getData()` joins and clears it. */
   incoming: Buffer[] = [];
-  /** `producer_fifo`: the output queue of buffers, producers and close markers (null). */
+  /**
+   * `producer_fifo`: the output queue of buffers, producers and close markers (null).
+   * A ring-buffer deque with `length`, `push`, `unshift`, `shift`, `first`, `clear`
+   * and iteration (Python's `deque`: `append`, `appendleft`, `popleft`, `[0]`).
+   */
   producerFifo: Deque<FifoEntry> = new Deque();
   /**
    * `terminator`: as stored by `setTerminator()`. `undefined` until it is first
@@ -192,12 +223,22 @@ export class AsyncChat extends Dispatcher {
   /** Bytes of the current record already passed to `collectIncomingData()` (for `maxIncomingBuffer`). */
   private recordLength = 0;
 
-  /** `async_chat(sock=None, map=None)`. */
+  /**
+   * asynchat: `async_chat(sock=None, map=None)`.
+   *
+   * @param sock an accepted or connected socket to adopt
+   * @param map the map to register in (default {@link socketMap})
+   */
   constructor(sock: Socket | null = null, map: SocketMap | null = null) {
     super(sock, map);
   }
 
-  /** `collect_incoming_data(data)`: receives the data of the current record. Must be overridden. */
+  /**
+   * `collect_incoming_data(data)`: receives the data of the current record. Must be overridden.
+   *
+   * @example
+   * override collectIncomingData(data: Buffer) { this._collectIncomingData(data); } // gather into `incoming`
+   */
   collectIncomingData(_data: Buffer): void {
     throw new NotImplementedError('collectIncomingData() not implemented: must be implemented in subclass');
   }
@@ -214,7 +255,12 @@ export class AsyncChat extends Dispatcher {
     return d;
   }
 
-  /** `found_terminator()`: called when the terminator is seen (or the byte count reached). Must be overridden. */
+  /**
+   * `found_terminator()`: called when the terminator is seen (or the byte count reached). Must be overridden.
+   *
+   * @example
+   * override foundTerminator() { const line = this._getData().toString(); this.push(`you said: ${line}\n`); }
+   */
   foundTerminator(): void {
     throw new NotImplementedError('foundTerminator() not implemented: must be implemented in subclass');
   }
@@ -225,6 +271,10 @@ export class AsyncChat extends Dispatcher {
    * empty string or 0 acts like null. A negative count throws RangeError
    * (Python's ValueError); a count that is not an integer, or any other
    * type, throws TypeError.
+   *
+   * @example
+   * this.setTerminator('\r\n'); // lines
+   * this.setTerminator(1024);   // the next 1024 bytes
    */
   setTerminator(term: Terminator): void {
     if (typeof term === 'number') {
@@ -357,6 +407,9 @@ export class AsyncChat extends Dispatcher {
    * by reference, not copied, as asynchat does: do not change a pushed
    * buffer before it is sent. Numbers, objects and the like throw TypeError
    * (item 79).
+   *
+   * @example
+   * this.push('HTTP/1.0 200 OK\r\n\r\n');
    */
   push(data: Buffer | Uint8Array | ArrayBufferView | string): void {
     const buf = asBuffer(data);
@@ -374,6 +427,9 @@ export class AsyncChat extends Dispatcher {
    * `push_with_producer(producer)`: queue a producer (anything with
    * `more()`), then try to send. Bytes and strings are queued as data, and
    * null as a close marker, as asynchat's FIFO would take them.
+   *
+   * @example
+   * this.pushWithProducer(new SimpleProducer(bigBuffer, 4096));
    */
   pushWithProducer(producer: Producer | Buffer | Uint8Array | string | null): void {
     let entry: FifoEntry;
@@ -397,7 +453,12 @@ export class AsyncChat extends Dispatcher {
     return this.producerFifo.length > 0 || !this.connected;
   }
 
-  /** `close_when_done()`: queue a close marker; `handleClose()` runs when the queue reaches it. */
+  /**
+   * `close_when_done()`: queue a close marker; `handleClose()` runs when the queue reaches it.
+   *
+   * @example
+   * this.push('bye\r\n'); this.closeWhenDone();
+   */
   closeWhenDone(): void {
     this.producerFifo.push(null);
   }
@@ -466,12 +527,23 @@ export class AsyncChat extends Dispatcher {
 
 /**
  * `simple_producer(data, buffer_size=512)`: hands out `data` in pieces of at
- * most `bufferSize` bytes, then empty Buffers (item 83).
+ * most `bufferSize` bytes, then empty Buffers (item 83). asynchat: `simple_producer`.
+ *
+ * @example
+ * chat.pushWithProducer(new SimpleProducer('a long text…', 512));
  */
 export class SimpleProducer implements Producer {
+  /** What is left to hand out. asynchat: `simple_producer.data`. */
   data: Buffer;
+  /** The most bytes one `more()` returns. asynchat: `simple_producer.buffer_size`. */
   bufferSize: number;
 
+  /**
+   * asynchat: `simple_producer(data, buffer_size=512)`.
+   *
+   * @param data the bytes to hand out (a string is encoded as UTF-8)
+   * @param bufferSize the most bytes per `more()`, default 512
+   */
   constructor(data: Buffer | Uint8Array | ArrayBufferView | string, bufferSize = 512) {
     const buf = asBuffer(data);
     if (buf === null) throw new TypeError(`data must be bytes or a string, got ${describe(data)}`);
@@ -479,6 +551,7 @@ export class SimpleProducer implements Producer {
     this.bufferSize = bufferSize;
   }
 
+  /** The next piece of at most `bufferSize` bytes; an empty Buffer once all is handed out. asynchat: `simple_producer.more()`. */
   more(): Buffer {
     if (this.data.length > this.bufferSize) {
       const result = this.data.subarray(0, this.bufferSize);
@@ -497,6 +570,7 @@ export class SimpleProducer implements Producer {
  * whole needle is not at the end (asynchat checks that first). Two strings
  * are compared as characters, as in Python; otherwise strings are encoded as
  * UTF-8. An empty needle gives 0 (Python's loop returns -1 there).
+ * asynchat: `find_prefix_at_end(haystack, needle)`.
  *
  * @example
  * findPrefixAtEnd(Buffer.from('qwerty\r'), Buffer.from('\r\n')); // 1

@@ -24,20 +24,46 @@ import type { FileWrapper } from './file';
 
 const E = osConstants.errno;
 
-/** The errnos that mean "the peer is gone": they close the channel instead of raising (item 3). */
+/**
+ * The errnos that mean "the peer is gone": they close the channel instead of raising (item 3):
+ * ECONNRESET, ENOTCONN, ESHUTDOWN, ECONNABORTED, EPIPE, EBADF.
+ * asyncore: `_DISCONNECTED`.
+ */
 export const DISCONNECTED: ReadonlySet<number> = new Set([E.ECONNRESET, E.ENOTCONN, binding.constants.ESHUTDOWN, E.ECONNABORTED, E.EPIPE, E.EBADF]);
 
-/** A map of fd to channel; the loop serves every channel in it. */
+/**
+ * A map of fd to channel; the loop serves every channel in it. asyncore: the
+ * `map` dicts (`{fd: dispatcher}`) that `loop()`, `poll()` and `dispatcher(map=…)` take.
+ *
+ * @example
+ * const map: SocketMap = new Map(); // a private map, served by loop({ map })
+ */
 export type SocketMap = Map<number, Dispatcher>;
 
-/** The default map (`asyncore.socket_map`), used wherever a map argument is left out. */
+/**
+ * The default map, used wherever a map argument is left out.
+ * asyncore: `socket_map`.
+ */
 export const socketMap: SocketMap = new Map();
 
-/** Raise this from a handler to stop the loop: it always propagates and never reaches `handleError`. */
+/**
+ * Throw this from a handler to stop the loop: it always propagates out of
+ * `loop()` (and rejects `loopAsync()`), and never reaches `handleError`.
+ * asyncore: `ExitNow`.
+ *
+ * @example
+ * override handleRead() { if (this.recv(512).includes('stop')) throw new ExitNow('asked to stop'); }
+ */
 export class ExitNow extends Error {
+  /**
+   * asyncore: `ExitNow(message)`.
+   *
+   * @param message the error message
+   */
   constructor(message?: string) {
     super(message);
   }
+  /** `'ExitNow'`. */
   override get name(): string {
     return 'ExitNow';
   }
@@ -45,11 +71,17 @@ export class ExitNow extends Error {
 
 /**
  * Error classes that always propagate out of the loop instead of going to
- * `handleError` (Python's `_reraised_exceptions`). Add your own to this set.
+ * `handleError`. Holds {@link ExitNow}; add your own to this set (Python's
+ * tuple also holds KeyboardInterrupt and SystemExit, which have no JavaScript
+ * counterpart). asyncore: `_reraised_exceptions`.
+ *
+ * @example
+ * class Shutdown extends Error {}
+ * reraisedExceptions.add(Shutdown); // now `throw new Shutdown()` in a handler ends loop()
  */
 export const reraisedExceptions: Set<Function> = new Set([ExitNow]);
 
-/** True for an error that the loop must let through (see {@link reraisedExceptions}). */
+/** True for an error that the loop must let through (see {@link reraisedExceptions}). @internal */
 export function mustReraise(err: unknown): boolean {
   for (const cls of reraisedExceptions) if (err instanceof cls) return true;
   return false;
@@ -72,8 +104,23 @@ function formatAddr(addr: unknown): string {
   return pyRepr(addr);
 }
 
-/** The compact traceback of an error, as `asyncore.compact_traceback()`: `[file|function|line]` per frame, outermost first. */
-export function compactTraceback(err: unknown): { file: string; func: string; line: string; type: string; value: string; info: string } {
+/**
+ * The compact traceback of an error: `[file|function|line]` per frame,
+ * outermost first (the last 8 frames), plus the innermost frame's parts and
+ * the error's name and message. Python's reads `sys.exc_info()`; this one takes the error.
+ * asyncore: `compact_traceback()`.
+ *
+ * @example
+ * const { type, value, info } = compactTraceback(new Error('boom')); // 'Error', 'boom', '[file.js|fn|12] …'
+ */
+export function compactTraceback(err: unknown): {
+  /** The innermost frame's file name. */ file: string;
+  /** The innermost frame's function name (`'?'` when anonymous). */ func: string;
+  /** The innermost frame's line number. */ line: string;
+  /** The error's `name` (or `typeof` for a non-Error). */ type: string;
+  /** The error's `message` (or `String(err)`). */ value: string;
+  /** `[file|func|line]` per frame, outermost first, space-separated. */ info: string;
+} {
   const type = err instanceof Error ? err.name : typeof err;
   const value = err instanceof Error ? err.message : String(err);
   const frames: Array<[string, string, string]> = [];
@@ -91,6 +138,11 @@ export function compactTraceback(err: unknown): { file: string; func: string; li
 /**
  * A channel: asyncore's `dispatcher`. Subclass it and override the
  * `handle*` methods; `readable()`/`writable()` say what to wait for.
+ * Method names are asyncore's in camelCase (`handle_read` → `handleRead`).
+ *
+ * Subclass fields are defined after this constructor has run: don't
+ * redeclare an inherited field with an initialiser (use `declare` to narrow
+ * its type), and assign your own fields before calling `connect()`.
  *
  * @example
  * class Echo extends Dispatcher {
@@ -99,25 +151,45 @@ export function compactTraceback(err: unknown): { file: string; func: string; li
  * }
  */
 export class Dispatcher {
+  /** When true, `DispatcherWithSend#send` logs what it sends; otherwise free for user code. asyncore: `dispatcher.debug`. */
   debug = false;
+  /** True once connected (or for an accepted socket). asyncore: `dispatcher.connected`. */
   connected = false;
+  /** True once `listen()` was called. asyncore: `dispatcher.accepting`. */
   accepting = false;
+  /** True between `connect()` and the connect completing. asyncore: `dispatcher.connecting`. */
   connecting = false;
-  /** A convention for user code; asyncore itself never reads or writes it (item 29). */
+  /** A convention for user code; asyncore itself never reads or writes it (item 29). asyncore: `dispatcher.closing`. */
   closing = false;
+  /** The peer's address (connected), the bound one (after `bind()`), or null. Left in place by `close()`. asyncore: `dispatcher.addr`. */
   addr: Address | null = null;
-  /** Log types that `logInfo` drops; by default only 'warning' (item 56). */
+  /** Log types that `logInfo` drops; by default only 'warning' (item 56). asyncore: `dispatcher.ignore_log_types`. */
   ignoreLogTypes: Set<string> = new Set(['warning']);
+  /**
+   * The socket (or, for a `FileDispatcher`, the `FileWrapper`); null until one is
+   * set. Left in place by `close()`. asyncore: `dispatcher.socket`.
+   *
+   * @example
+   * class Client extends Dispatcher { declare socket: socket.Socket; } // narrow the type; no initialiser
+   */
   socket: Socket | FileWrapper | null = null;
-  /** `[family, type]`, set by `createSocket()`. */
+  /** `[family, type]`, set by `createSocket()`. asyncore: `dispatcher.family_and_type`. */
   familyAndType?: [number, number];
-  /** The fd this channel is registered under, or null. */
+  /** The fd this channel is registered under, or null. asyncore: `dispatcher._fileno`. */
   _fileno: number | null = null;
-  /** The map this channel registers in by default. */
+  /** The map this channel registers in by default. asyncore: `dispatcher._map`. */
   _map: SocketMap;
-  /** A stable per-object number, shown in `toString()` as Python shows `id()`. */
+  /** A stable per-object number, shown in `toString()` as Python shows `id()`. Not in asyncore. */
   readonly objectId: number = nextId++;
 
+  /**
+   * Wrap `sock` (made non-blocking, registered in the map, marked connected)
+   * or, without one, wait for `createSocket()`.
+   * asyncore: `dispatcher(sock=None, map=None)`.
+   *
+   * @param sock an accepted or connected socket to adopt
+   * @param map the map to register in (default {@link socketMap})
+   */
   constructor(sock: Socket | null = null, map: SocketMap | null = null) {
     this._map = map ?? socketMap;
     if (sock) {
@@ -141,7 +213,7 @@ export class Dispatcher {
     }
   }
 
-  /** Like asyncore's repr: `<Name listening|connected host:port at 0x…>`. */
+  /** Like asyncore's repr: `<Name listening|connected host:port at 0x…>`. asyncore: `dispatcher.__repr__()`. */
   toString(): string {
     const status = [this.constructor.name];
     if (this.accepting && this.addr) status.push('listening');
@@ -152,10 +224,12 @@ export class Dispatcher {
 
   // ---- the map -----------------------------------------------------------------
 
+  /** Register this channel in `map` (default: its own) under its fd. asyncore: `dispatcher.add_channel(map=None)`. */
   addChannel(map: SocketMap | null = null): void {
     (map ?? this._map).set(this._fileno as number, this);
   }
 
+  /** Remove this channel from `map` (default: its own) and forget its fd. asyncore: `dispatcher.del_channel(map=None)`. */
   delChannel(map: SocketMap | null = null): void {
     const m = map ?? this._map;
     const fd = this._fileno;
@@ -163,7 +237,13 @@ export class Dispatcher {
     this._fileno = null;
   }
 
-  /** Create a non-blocking, close-on-exec socket and register it (item 36). */
+  /**
+   * Create a non-blocking, close-on-exec socket and register it (item 36).
+   * asyncore: `dispatcher.create_socket(family=AF_INET, type=SOCK_STREAM)`.
+   *
+   * @example
+   * this.createSocket(socket.AF_INET6, socket.SOCK_STREAM);
+   */
   createSocket(family: number = AF_INET, type: number = SOCK_STREAM): void {
     this.familyAndType = [family, type];
     const sock = new Socket(family, type);
@@ -171,14 +251,14 @@ export class Dispatcher {
     this.setSocket(sock);
   }
 
-  /** Adopt `sock` (anything with `fileno()`) and register it in the map. */
+  /** Adopt `sock` (anything with `fileno()`) and register it in the map. asyncore: `dispatcher.set_socket(sock, map=None)`. */
   setSocket(sock: Socket | FileWrapper, map: SocketMap | null = null): void {
     this.socket = sock;
     this._fileno = sock.fileno();
     this.addChannel(map);
   }
 
-  /** Turn SO_REUSEADDR on, quietly doing nothing where that fails (item 38). */
+  /** Turn SO_REUSEADDR on, quietly doing nothing where that fails (item 38). asyncore: `dispatcher.set_reuse_addr()`. */
   setReuseAddr(): void {
     try {
       const s = this.socket as Socket;
@@ -190,27 +270,48 @@ export class Dispatcher {
 
   // ---- predicates the loop asks every pass ------------------------------------------
 
+  /**
+   * Asked before every pass: should the loop wait for this channel to be
+   * readable? Default true. asyncore: `dispatcher.readable()`.
+   */
   readable(): boolean {
     return true;
   }
 
+  /**
+   * Asked before every pass: should the loop wait for this channel to be
+   * writable? Default true; override it, or every pass wakes at once.
+   * asyncore: `dispatcher.writable()`.
+   *
+   * @example
+   * override writable() { return this.pending.length > 0; }
+   */
   writable(): boolean {
     return true;
   }
 
   // ---- socket methods ----------------------------------------------------------------
 
+  /** Listen for connections (`accepting` turns true first). asyncore: `dispatcher.listen(num)`. */
   listen(num: number): void {
     this.accepting = true; // set first: it stays set even if listen() fails (item 40)
     (this.socket as Socket).listen(num);
   }
 
+  /** Bind the socket (`addr` is set first). asyncore: `dispatcher.bind(addr)`. */
   bind(addr: Address): void {
     this.addr = addr; // set first: it stays set even if bind() fails (item 41)
     (this.socket as Socket).bind(addr);
   }
 
-  /** Start connecting; completes through `handleConnectEvent` (at once for a connect that finishes now). */
+  /**
+   * Start connecting; completes through `handleConnectEvent` (at once for a
+   * connect that finishes now). A refused connect throws or reaches
+   * `handleError`. asyncore: `dispatcher.connect(address)`.
+   *
+   * @example
+   * this.connect(['127.0.0.1', 8080]);
+   */
   connect(address: Address): void {
     this.connected = false;
     this.connecting = true;
@@ -227,7 +328,7 @@ export class Dispatcher {
     }
   }
 
-  /** Accept a connection: `[socket, address]`, or null when there was none after all (item 43). */
+  /** Accept a connection: `[socket, address]`, or null when there was none after all (item 43). asyncore: `dispatcher.accept()` (None there). */
   accept(): [Socket, Address] | null {
     try {
       return (this.socket as Socket).accept();
@@ -238,7 +339,11 @@ export class Dispatcher {
     }
   }
 
-  /** Send what the kernel takes now; 0 when it takes nothing or the peer is gone (item 44). */
+  /**
+   * Send what the kernel takes now and return the count; 0 when it takes
+   * nothing or the peer is gone (item 44). A string is sent as UTF-8.
+   * asyncore: `dispatcher.send(data)`.
+   */
   send(data: BytesLike): number {
     try {
       return (this.socket as Socket).send(data);
@@ -257,6 +362,7 @@ export class Dispatcher {
   /**
    * Receive up to `bufferSize` bytes. At EOF or on a disconnect it calls
    * `handleClose()` and returns an empty Buffer; EAGAIN is thrown (item 45).
+   * asyncore: `dispatcher.recv(buffer_size)`.
    */
   recv(bufferSize: number): Buffer {
     try {
@@ -279,6 +385,7 @@ export class Dispatcher {
   /**
    * Clear the flags, leave the map and close the socket. Safe to call twice:
    * the socket forgets its fd before closing it, so a reused fd number is never hit.
+   * `socket` and `addr` are left in place. asyncore: `dispatcher.close()`.
    */
   close(): void {
     this.connected = false;
@@ -296,18 +403,29 @@ export class Dispatcher {
 
   // ---- logging -----------------------------------------------------------------------
 
-  /** Write `log: <message>` to stderr (item 55). */
+  /** Write `log: <message>` to stderr (item 55). asyncore: `dispatcher.log(message)`. */
   log(message: unknown): void {
     process.stderr.write(`log: ${String(message)}\n`);
   }
 
-  /** Write `<type>: <message>` to stdout unless `type` is in `ignoreLogTypes` (item 56). */
+  /**
+   * Write `<type>: <message>` to stdout unless `type` is in `ignoreLogTypes` (item 56).
+   * asyncore: `dispatcher.log_info(message, type='info')`.
+   *
+   * @example
+   * this.logInfo('client went away', 'warning'); // dropped unless 'warning' is removed from ignoreLogTypes
+   */
   logInfo(message: unknown, type = 'info'): void {
     if (!this.ignoreLogTypes.has(type)) process.stdout.write(`${type}: ${String(message)}\n`);
   }
 
   // ---- events, as the loop delivers them --------------------------------------------------
 
+  /**
+   * What the loop calls when the fd is readable: `handleAccept()` when
+   * listening, else (finishing a connect first if one is pending)
+   * `handleRead()`. asyncore: `dispatcher.handle_read_event()`.
+   */
   handleReadEvent(): void {
     if (this.accepting) {
       // accepting sockets are never connected, they "spawn" new sockets that are connected
@@ -320,7 +438,7 @@ export class Dispatcher {
     }
   }
 
-  /** Finish a connect: SO_ERROR non-zero throws; else `handleConnect()` runs, and only then `connected` turns true (item 48). */
+  /** Finish a connect: SO_ERROR non-zero throws; else `handleConnect()` runs, and only then `connected` turns true (item 48). asyncore: `dispatcher.handle_connect_event()`. */
   handleConnectEvent(): void {
     const err = (this.socket as Socket).getsockopt(SOL_SOCKET, SO_ERROR) as number;
     if (err !== 0) throw new OSError(err, 'connect');
@@ -329,12 +447,21 @@ export class Dispatcher {
     this.connecting = false;
   }
 
+  /**
+   * What the loop calls when the fd is writable: finishes a pending connect,
+   * then `handleWrite()`; ignored while listening. asyncore: `dispatcher.handle_write_event()`.
+   */
   handleWriteEvent(): void {
     if (this.accepting) return; // accepting sockets shouldn't get a write event
     if (!this.connected && this.connecting) this.handleConnectEvent();
     this.handleWrite();
   }
 
+  /**
+   * What the loop calls on an exceptional condition: `handleClose()` when
+   * SO_ERROR is set, else `handleExpt()` (out-of-band data).
+   * asyncore: `dispatcher.handle_expt_event()`.
+   */
   handleExptEvent(): void {
     // handle_expt_event() is called if there might be an error on the socket, or if there is OOB data
     const err = (this.socket as Socket).getsockopt(SOL_SOCKET, SO_ERROR) as number;
@@ -349,6 +476,10 @@ export class Dispatcher {
   /**
    * Called with the error a handler threw. The default logs one line at type
    * 'error' (the error's name, message and a compact stack) and closes the channel.
+   * asyncore: `dispatcher.handle_error()`, which reads `sys.exc_info()`; here the error is passed.
+   *
+   * @example
+   * override handleError(err: unknown) { console.error('channel failed:', err); this.close(); }
    */
   handleError(err: unknown): void {
     const { type, value, info } = compactTraceback(err);
@@ -362,32 +493,51 @@ export class Dispatcher {
     this.handleClose();
   }
 
+  /** Out-of-band data arrived. Default: logs a warning. asyncore: `dispatcher.handle_expt()`. */
   handleExpt(): void {
     this.logInfo('unhandled incoming priority event', 'warning');
   }
 
+  /**
+   * The socket has data: call `recv()`. Default: logs a warning.
+   * asyncore: `dispatcher.handle_read()`.
+   *
+   * @example
+   * override handleRead() { const data = this.recv(8192); if (data.length) this.send(data); }
+   */
   handleRead(): void {
     this.logInfo('unhandled read event', 'warning');
   }
 
+  /** The socket can take data: call `send()`. Default: logs a warning. asyncore: `dispatcher.handle_write()`. */
   handleWrite(): void {
     this.logInfo('unhandled write event', 'warning');
   }
 
+  /** The connect succeeded (`connected` turns true right after). Default: logs a warning. asyncore: `dispatcher.handle_connect()`. */
   handleConnect(): void {
     this.logInfo('unhandled connect event', 'warning');
   }
 
+  /** A listening socket is readable: accepts and calls `handleAccepted()`. asyncore: `dispatcher.handle_accept()`. */
   handleAccept(): void {
     const pair = this.accept();
     if (pair !== null) this.handleAccepted(pair[0], pair[1]);
   }
 
+  /**
+   * A connection was accepted: wrap `sock` in a channel of your own. Default:
+   * closes it and logs a warning. asyncore: `dispatcher.handle_accepted(sock, addr)`.
+   *
+   * @example
+   * override handleAccepted(sock: socket.Socket, addr: Address) { new EchoHandler(sock); }
+   */
   handleAccepted(sock: Socket, addr: Address): void {
     sock.close();
     this.logInfo('unhandled accepted event', 'warning');
   }
 
+  /** The peer closed, or the loop closes the channel: default logs a warning and calls `close()`. asyncore: `dispatcher.handle_close()`. */
   handleClose(): void {
     this.logInfo('unhandled close event', 'warning');
     this.close();
@@ -403,40 +553,48 @@ export function reprBytes(data: BytesLike): string {
 
 /**
  * A dispatcher with an output buffer: `send()` queues and flushes, and the
- * channel is writable while anything is queued (asyncore's `dispatcher_with_send`).
+ * channel is writable while anything is queued. asyncore: `dispatcher_with_send`.
+ *
+ * @example
+ * class Greeter extends DispatcherWithSend { override handleConnect() { this.send('hello\n'); } }
  */
 export class DispatcherWithSend extends Dispatcher {
+  /** What is queued and not yet sent. asyncore: `dispatcher_with_send.out_buffer`. */
   outBuffer: Buffer = EMPTY;
 
+  /** asyncore: `dispatcher_with_send(sock=None, map=None)`. */
   constructor(sock: Socket | null = null, map: SocketMap | null = null) {
     super(sock, map);
   }
 
-  /** One send of at most 65536 bytes from the front of `outBuffer` (item 58). */
+  /** One send of at most 65536 bytes from the front of `outBuffer` (item 58). asyncore: `dispatcher_with_send.initiate_send()`. */
   initiateSend(): void {
     const num = Dispatcher.prototype.send.call(this, this.outBuffer.subarray(0, 65536));
     this.outBuffer = this.outBuffer.subarray(num);
   }
 
+  /** Sends more of `outBuffer`. asyncore: `dispatcher_with_send.handle_write()`. */
   override handleWrite(): void {
     this.initiateSend();
   }
 
+  /** While connecting, or while anything is queued. asyncore: `dispatcher_with_send.writable()`. */
   override writable(): boolean {
     return !this.connected || this.outBuffer.length > 0;
   }
 
   /**
    * Queue `data` and try to send at once (item 60). Returns the number of
-   * bytes queued (asyncore returns None).
+   * bytes queued (asyncore returns None). asyncore: `dispatcher_with_send.send(data)`.
    */
   override send(data: BytesLike): number {
     if (this.debug) this.logInfo(`sending ${reprBytes(data)}`);
     const bytes = toBytes(data);
     const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (this.outBuffer.length === 0) {
+    if (this.outBuffer.length === 0 && this.initiateSend === DispatcherWithSend.prototype.initiateSend) {
       // Same single send as initiateSend() would make, without first copying into outBuffer;
       // only the part the kernel did not take is copied (the caller may reuse its buffer).
+      // Taken only when initiateSend() is not overridden: asyncore's send() always calls it.
       const num = Dispatcher.prototype.send.call(this, buf.subarray(0, 65536));
       this.outBuffer = num === buf.length ? EMPTY : Buffer.from(buf.subarray(num));
     } else {

@@ -14,14 +14,31 @@ if (binding.constants.ESHUTDOWN !== undefined) errnoNames.set(binding.constants.
 if (osConstants.errno.EAGAIN !== undefined) errnoNames.set(osConstants.errno.EAGAIN, 'EAGAIN');
 if (osConstants.errno.EDEADLK !== undefined) errnoNames.set(osConstants.errno.EDEADLK, 'EDEADLK');
 
-/** The symbolic name of an errno value ('ECONNREFUSED'), or `E<number>` when unknown. */
+/**
+ * The symbolic name of an errno value ('ECONNREFUSED'), or `E<number>` when unknown.
+ * Python: `errno.errorcode[errno]`.
+ *
+ * @example
+ * errnoName(os.constants.errno.EAGAIN); // 'EAGAIN'
+ */
 export function errnoName(errno: number): string {
-  return errnoNames.get(errno) ?? `E${errno}`;
+  return errnoNames.get(errno) ?? `E${String(errno)}`;
 }
 
-/** `os.strerror()`: the C library's text for an errno value. */
+/**
+ * The C library's text for an errno value. Python: `os.strerror(errno)`
+ * (asyncore's `_strerror()` wraps it).
+ *
+ * @example
+ * strerror(os.constants.errno.ECONNREFUSED); // 'Connection refused'
+ */
 export function strerror(errno: number): string {
   return binding.strerror(errno);
+}
+
+/** strerror() for OSError's message: never throws, whatever the caller passed as errno. */
+function describeErrno(errno: unknown): string {
+  return Number.isInteger(errno) && Math.abs(errno as number) <= 0x7fffffff ? strerror(errno as number) : 'Unknown error';
 }
 
 /**
@@ -29,23 +46,36 @@ export function strerror(errno: number): string {
  *
  * `errno` is positive, as in `os.constants.errno`; `code` is its name
  * (`'EAGAIN'`, `'ECONNREFUSED'`, …); `syscall` names the failing call.
+ * Python's subclasses (`BlockingIOError`, `ConnectionResetError`, …) are all
+ * this one class: test `code` or `errno` instead of the class.
  *
  * @example
  * try { sock.connect(['127.0.0.1', 1]); } catch (e) { if (e instanceof OSError && e.code === 'ECONNREFUSED') … }
  */
 export class OSError extends Error {
+  /** The errno, positive (`os.constants.errno.EAGAIN`, …). Python: `OSError.errno`. */
   readonly errno: number;
+  /** The errno's symbolic name: `'EAGAIN'`, `'ECONNRESET'`, …. Python: `errno.errorcode[e.errno]`. */
   readonly code: string;
+  /** The failing call (`'connect'`, `'send'`, …), when known. Not in Python. */
   readonly syscall?: string;
 
+  /**
+   * Python: `OSError(errno, strerror)`; the message is built as Python's `str()` of it.
+   *
+   * @param errno the positive errno value
+   * @param syscall the failing call's name
+   * @param message replaces the default `[Errno N] CODE: strerror (syscall)` message
+   */
   constructor(errno: number, syscall?: string, message?: string) {
     const code = errnoName(errno);
-    super(message ?? `[Errno ${errno}] ${code}: ${strerror(errno)}${syscall ? ` (${syscall})` : ''}`);
+    super(message ?? `[Errno ${String(errno)}] ${code}: ${describeErrno(errno)}${syscall ? ` (${syscall})` : ''}`);
     this.errno = errno;
     this.code = code;
     if (syscall !== undefined) this.syscall = syscall;
   }
 
+  /** `'OSError'`. */
   override get name(): string {
     return 'OSError';
   }

@@ -11,28 +11,54 @@ import { OSError } from './errors';
 const c = binding.constants;
 const { ENOENT, EBADF } = osConstants.errno;
 
+/** There is data to read. Python: `select.POLLIN`. */
 export const POLLIN = c.POLLIN;
+/** There is urgent (out-of-band) data to read. Python: `select.POLLPRI`. */
 export const POLLPRI = c.POLLPRI;
+/** Writing will not block. Python: `select.POLLOUT`. */
 export const POLLOUT = c.POLLOUT;
+/** Error condition (output only). Python: `select.POLLERR`. */
 export const POLLERR = c.POLLERR;
+/** Hung up (output only). Python: `select.POLLHUP`. */
 export const POLLHUP = c.POLLHUP;
+/** Invalid request: the fd is not open (output only). Python: `select.POLLNVAL`. */
 export const POLLNVAL = c.POLLNVAL;
+/** The peer shut down its writing half (Linux; `undefined` elsewhere). Python: `select.POLLRDHUP`. */
 export const POLLRDHUP: number | undefined = c.POLLRDHUP;
+/** epoll: readable (Linux; `undefined` elsewhere). Python: `select.EPOLLIN`. */
 export const EPOLLIN: number | undefined = c.EPOLLIN;
+/** epoll: urgent data to read (Linux). Python: `select.EPOLLPRI`. */
 export const EPOLLPRI: number | undefined = c.EPOLLPRI;
+/** epoll: writable (Linux). Python: `select.EPOLLOUT`. */
 export const EPOLLOUT: number | undefined = c.EPOLLOUT;
+/** epoll: error condition, always reported (Linux). Python: `select.EPOLLERR`. */
 export const EPOLLERR: number | undefined = c.EPOLLERR;
+/** epoll: hung up, always reported (Linux). Python: `select.EPOLLHUP`. */
 export const EPOLLHUP: number | undefined = c.EPOLLHUP;
+/** epoll: the peer shut down its writing half (Linux). Python: `select.EPOLLRDHUP`. */
 export const EPOLLRDHUP: number | undefined = c.EPOLLRDHUP;
+/** epoll: edge-triggered registration (Linux). Python: `select.EPOLLET`. */
 export const EPOLLET: number | undefined = c.EPOLLET;
+/** epoll: report one event, then disable the fd until `modify()` (Linux). Python: `select.EPOLLONESHOT`. */
 export const EPOLLONESHOT: number | undefined = c.EPOLLONESHOT;
-/** select()'s limit: fds must be below this. */
+/**
+ * select()'s limit: fds must be below this (1024 on Linux). The select
+ * backend of `loop()` (asyncore's default) inherits it; use
+ * `loop({ backend: 'poll' })` or `'epoll'` for more connections.
+ * Python: the C constant behind `select.select()`'s "filedescriptor out of range".
+ */
 export const FD_SETSIZE: number = binding.FD_SETSIZE;
-/** True where `epoll()` exists (Linux). */
+/** True where `epoll()` exists (Linux). Python: `hasattr(select, 'epoll')`. */
 export const hasEpoll: boolean = typeof binding.epollCreate === 'function';
 
-/** Anything with a file descriptor: a number or an object with `fileno()`. */
-export type FileLike = number | { fileno(): number };
+/**
+ * Anything with a file descriptor: a number or an object with `fileno()`
+ * (a `socket.Socket`, a `FileWrapper`, …). Python: the "file-like objects" `select` accepts.
+ */
+export type FileLike = number | {
+  /** The file descriptor. */
+  fileno(): number
+};
 
 function fdOf(f: FileLike): number {
   if (typeof f === 'number') return f;
@@ -55,6 +81,22 @@ export class IntArrays {
   }
 }
 
+/**
+ * An fd for select(), checked before it goes into an Int32Array, which would
+ * silently turn 1.5 into 1, '4' into 4, NaN into 0 and 2**32 + 4 into 4 — a
+ * different fd than the caller named. Out-of-range integers that do fit in
+ * an int32 are left to the addon, whose RangeError names FD_SETSIZE.
+ */
+function selectFd(f: FileLike): number {
+  const fd = fdOf(f);
+  if (typeof fd !== 'number' || !Number.isInteger(fd)) throw new TypeError(`select(): file descriptor must be an integer, got ${String(fd)}`);
+  if (fd < -0x80000000 || fd > 0x7fffffff)
+    throw new RangeError(
+      `filedescriptor out of range in select(): fd ${fd} is not below FD_SETSIZE (${FD_SETSIZE}); use poll or epoll for fds this high (select.poll(), select.epoll(), or loop({ backend: 'poll' | 'epoll' }))`,
+    );
+  return fd;
+}
+
 const SEL_R = 1;
 const SEL_W = 2;
 const SEL_X = 4;
@@ -64,6 +106,11 @@ const selectScratch = new IntArrays();
  * `select.select(r, w, x, timeout)`: which fds are ready. `timeout` in seconds
  * (`null`/absent blocks). Results keep the input order. A negative fd, or one
  * of FD_SETSIZE or more, throws a RangeError that suggests poll/epoll.
+ *
+ * Python: `select.select(rlist, wlist, xlist, timeout=None)`.
+ *
+ * @example
+ * const [readable] = select.select([sock], [], [], 0.5); // wait up to half a second
  */
 export function select<T extends FileLike>(r: T[], w: T[], x: T[], timeout: number | null = null): [T[], T[], T[]] {
   if (!Array.isArray(r) || !Array.isArray(w) || !Array.isArray(x)) throw new TypeError('select() arguments 1-3 must be arrays');
@@ -73,7 +120,7 @@ export function select<T extends FileLike>(r: T[], w: T[], x: T[], timeout: numb
   const masks: number[] = [];
   const add = (list: T[], bit: number): void => {
     for (const f of list) {
-      const fd = fdOf(f);
+      const fd = selectFd(f);
       let i = slot.get(fd);
       if (i === undefined) {
         i = fds.length;
@@ -98,32 +145,41 @@ export function select<T extends FileLike>(r: T[], w: T[], x: T[], timeout: numb
   return [pick(r, SEL_R), pick(w, SEL_W), pick(x, SEL_X)];
 }
 
-/** A `poll()` object (Python's `select.poll`). Timeouts are in milliseconds. */
+/**
+ * A `poll()` object (Python's `select.poll`). Timeouts are in milliseconds,
+ * as Python's: the one place the unit is not seconds.
+ */
 export class Poll {
   private readonly masks = new Map<number, number>();
   private readonly arrays = new IntArrays();
 
-  /** Watch `fd` for `eventmask` (default POLLIN|POLLPRI|POLLOUT); registering again modifies. */
+  /** Watch `fd` for `eventmask` (default POLLIN|POLLPRI|POLLOUT); registering again modifies. Python: `poll.register(fd, eventmask)`. */
   register(fd: FileLike, eventmask: number = POLLIN | POLLPRI | POLLOUT): void {
     const n = fdOf(fd);
     checkFd(n);
     this.masks.set(n, eventmask & 0xffff);
   }
 
-  /** Change the mask of a registered fd; OSError ENOENT if it is not registered. */
+  /** Change the mask of a registered fd; OSError ENOENT if it is not registered. Python: `poll.modify(fd, eventmask)`. */
   modify(fd: FileLike, eventmask: number): void {
     const n = fdOf(fd);
     if (!this.masks.has(n)) throw new OSError(ENOENT, 'poll.modify');
     this.masks.set(n, eventmask & 0xffff);
   }
 
-  /** Stop watching `fd`; throws a KeyError-like Error if it is not registered. */
+  /** Stop watching `fd`; throws a RangeError (Python's KeyError) if it is not registered. Python: `poll.unregister(fd)`. */
   unregister(fd: FileLike): void {
     const n = fdOf(fd);
     if (!this.masks.delete(n)) throw new RangeError(`fd ${n} is not registered`);
   }
 
-  /** Wait up to `timeout` ms (`null`/absent/negative: forever); `[fd, revents]` pairs in registration order. */
+  /**
+   * Wait up to `timeout` ms (`null`/absent/negative: forever); `[fd, revents]`
+   * pairs in registration order. Python: `poll.poll(timeout)`.
+   *
+   * @example
+   * for (const [fd, revents] of poller.poll(1000)) if (revents & select.POLLIN) console.log(fd, 'readable');
+   */
   poll(timeout: number | null = null): Array<[number, number]> {
     if (timeout !== null && timeout !== undefined && typeof timeout !== 'number') throw new TypeError('timeout must be a number or null');
     const n = this.masks.size;
@@ -135,7 +191,8 @@ export class Poll {
       a.b[i] = mask;
       i++;
     }
-    const ms = timeout === null || timeout === undefined ? -1 : Math.trunc(timeout);
+    // A fraction of a millisecond rounds up, as CPython's (never a busy poll(0)).
+    const ms = timeout === null || timeout === undefined ? -1 : timeout > 0 ? Math.ceil(timeout) : timeout;
     const ready = binding.pollInto(a.a, a.b, a.c, n, ms);
     const out: Array<[number, number]> = [];
     for (let j = 0; j < n && out.length < ready; j++) if (a.c[j] !== 0) out.push([a.a[j], a.c[j]]);
@@ -148,12 +205,24 @@ function checkFd(fd: number): void {
   if (fd < 0 || fd > 0x7fffffff) throw new RangeError(`fd must be between 0 and 2147483647, got ${fd}`);
 }
 
-/** A new `poll()` object. */
+/**
+ * A new `poll()` object. Python: `select.poll()`.
+ *
+ * @example
+ * const poller = select.poll();
+ * poller.register(sock, select.POLLIN);
+ */
 export function poll(): Poll {
   return new Poll();
 }
 
-/** An `epoll` object (Linux; Python's `select.epoll`). Timeouts are in seconds. */
+/** The most events one `Epoll.poll()` returns, whatever `maxevents` asks for. */
+const EPOLL_MAX_EVENTS_PER_CALL = 65536;
+
+/**
+ * An `epoll` object (Linux; Python's `select.epoll`). Timeouts are in seconds.
+ * Level-triggered unless `EPOLLET` is given. Create one with {@link epoll}.
+ */
 export class Epoll {
   private epfd: number;
   private arrays = new IntArrays();
@@ -163,10 +232,12 @@ export class Epoll {
     this.epfd = binding.epollCreate();
   }
 
+  /** True once `close()` ran. Python: `epoll.closed`. */
   get closed(): boolean {
     return this.epfd === -1;
   }
 
+  /** The epoll fd itself; OSError EBADF once closed. Python: `epoll.fileno()`. */
   fileno(): number {
     if (this.epfd === -1) throw new OSError(EBADF, 'epoll.fileno');
     return this.epfd;
@@ -178,23 +249,36 @@ export class Epoll {
     if (err !== 0) throw new OSError(err, name);
   }
 
-  /** Watch `fd` (default EPOLLIN|EPOLLPRI|EPOLLOUT); OSError EEXIST if it already is. */
+  /** Watch `fd` (default EPOLLIN|EPOLLPRI|EPOLLOUT); OSError EEXIST if it already is. Python: `epoll.register(fd, eventmask)`. */
   register(fd: FileLike, eventmask: number = EPOLLIN! | EPOLLPRI! | EPOLLOUT!): void {
     this.ctl(c.EPOLL_CTL_ADD, fd, eventmask, 'epoll.register');
   }
 
+  /** Change the events of a registered fd; OSError ENOENT if it is not registered. Python: `epoll.modify(fd, eventmask)`. */
   modify(fd: FileLike, eventmask: number): void {
     this.ctl(c.EPOLL_CTL_MOD, fd, eventmask, 'epoll.modify');
   }
 
+  /** Stop watching `fd`; OSError ENOENT if it is not registered. Python: `epoll.unregister(fd)`. */
   unregister(fd: FileLike): void {
     this.ctl(c.EPOLL_CTL_DEL, fd, 0, 'epoll.unregister');
   }
 
-  /** Wait up to `timeout` seconds (`null`/absent/negative: forever) for at most `maxevents` events. */
+  /**
+   * Wait up to `timeout` seconds (`null`/absent/negative: forever) for at most
+   * `maxevents` events: `[fd, events]` pairs. Python: `epoll.poll(timeout=None, maxevents=-1)`.
+   *
+   * @example
+   * const events = ep.poll(1.5); // seconds, unlike Poll.poll()
+   */
   poll(timeout: number | null = null, maxevents = -1): Array<[number, number]> {
-    const max = maxevents === -1 || maxevents === undefined ? FD_SETSIZE - 1 : maxevents;
-    if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxevents must be greater than 0, got ${maxevents}`);
+    if (timeout !== null && timeout !== undefined && typeof timeout !== 'number') throw new TypeError('timeout must be a number or null');
+    const asked = maxevents === -1 || maxevents === undefined ? FD_SETSIZE - 1 : maxevents;
+    if (!Number.isInteger(asked) || asked < 1) throw new RangeError(`maxevents must be greater than 0, got ${maxevents}`);
+    // epoll_wait() may return fewer events than asked; the rest stay queued
+    // in the kernel for the next call. Capping the count keeps the result
+    // arrays small (maxevents = 1e9 must not allocate 12 GB).
+    const max = Math.min(asked, EPOLL_MAX_EVENTS_PER_CALL);
     const ms = timeout === null || timeout === undefined || timeout < 0 ? -1 : Math.ceil(timeout * 1000);
     const a = this.arrays;
     a.ensure(max);
@@ -204,6 +288,7 @@ export class Epoll {
     return out;
   }
 
+  /** Close the epoll fd; safe to call twice. Python: `epoll.close()`. */
   close(): void {
     const fd = this.epfd;
     if (fd === -1) return;
@@ -212,7 +297,13 @@ export class Epoll {
   }
 }
 
-/** A new `epoll()` object; throws on platforms without epoll. */
+/**
+ * A new `epoll()` object; throws on platforms without epoll. Python: `select.epoll()`.
+ *
+ * @example
+ * const ep = select.epoll();
+ * ep.register(sock, select.EPOLLIN!);
+ */
 export function epoll(): Epoll {
   return new Epoll();
 }

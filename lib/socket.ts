@@ -17,50 +17,101 @@ import { OSError } from './errors';
 const c = binding.constants;
 const { EBADF, EAGAIN } = osConstants.errno;
 
-/** A socket address, as Python shapes it: `[host, port]` (AF_INET), `[host, port, flowinfo?, scopeId?]` (AF_INET6) or a path (AF_UNIX). */
+/**
+ * A socket address, as Python shapes it: `[host, port]` (AF_INET),
+ * `[host, port, flowinfo?, scopeId?]` (AF_INET6) or a path (AF_UNIX).
+ * `''` as the host binds to every interface; host names are resolved with
+ * getaddrinfo.
+ *
+ * Python: the address tuples of the `socket` module.
+ *
+ * @example
+ * const addr: Address = ['127.0.0.1', 8080];
+ */
 export type Address = [string, number] | [string, number, number?, number?] | string;
-/** Bytes as accepted wherever data is sent: strings are encoded as UTF-8. */
+/**
+ * Bytes as accepted wherever data is sent: strings are encoded as UTF-8.
+ *
+ * Python: `bytes` (and bytes-like objects); there is no `str` → `bytes` step to write.
+ */
 export type BytesLike = Buffer | Uint8Array | ArrayBufferView | string;
 
+/** IPv4 address family; addresses are `[host, port]`. Python: `socket.AF_INET`. */
 export const AF_INET = c.AF_INET;
+/** IPv6 address family; addresses are `[host, port, flowinfo?, scopeId?]`. Python: `socket.AF_INET6`. */
 export const AF_INET6 = c.AF_INET6;
+/** Unix-domain address family; addresses are path strings. Python: `socket.AF_UNIX`. */
 export const AF_UNIX = c.AF_UNIX;
+/** Unspecified address family (for name resolution). Python: `socket.AF_UNSPEC`. */
 export const AF_UNSPEC = c.AF_UNSPEC;
+/** Stream (TCP) socket type. Python: `socket.SOCK_STREAM`. */
 export const SOCK_STREAM = c.SOCK_STREAM;
+/** Datagram (UDP) socket type. Python: `socket.SOCK_DGRAM`. */
 export const SOCK_DGRAM = c.SOCK_DGRAM;
+/** Raw socket type. Python: `socket.SOCK_RAW`. */
 export const SOCK_RAW = c.SOCK_RAW;
+/** Sequenced-packet socket type. Python: `socket.SOCK_SEQPACKET`. */
 export const SOCK_SEQPACKET = c.SOCK_SEQPACKET;
+/** The socket-level option level for `setsockopt`/`getsockopt`. Python: `socket.SOL_SOCKET`. */
 export const SOL_SOCKET = c.SOL_SOCKET;
+/** Allow rebinding a recently used address (what `Dispatcher.setReuseAddr()` sets). Python: `socket.SO_REUSEADDR`. */
 export const SO_REUSEADDR = c.SO_REUSEADDR;
+/** Let several sockets bind the same port; `undefined` where the platform lacks it. Python: `socket.SO_REUSEPORT`. */
 export const SO_REUSEPORT: number | undefined = c.SO_REUSEPORT;
+/** Read (and clear) the pending socket error, e.g. a failed non-blocking connect. Python: `socket.SO_ERROR`. */
 export const SO_ERROR = c.SO_ERROR;
+/** Send TCP keepalive probes. Python: `socket.SO_KEEPALIVE`. */
 export const SO_KEEPALIVE = c.SO_KEEPALIVE;
+/** Receive buffer size in bytes. Python: `socket.SO_RCVBUF`. */
 export const SO_RCVBUF = c.SO_RCVBUF;
+/** Send buffer size in bytes. Python: `socket.SO_SNDBUF`. */
 export const SO_SNDBUF = c.SO_SNDBUF;
+/** Linger on close; the value is a `struct linger` Buffer. Python: `socket.SO_LINGER`. */
 export const SO_LINGER = c.SO_LINGER;
+/** Allow sending datagrams to a broadcast address. Python: `socket.SO_BROADCAST`. */
 export const SO_BROADCAST = c.SO_BROADCAST;
+/** The socket's type (read-only). Python: `socket.SO_TYPE`. */
 export const SO_TYPE = c.SO_TYPE;
+/** Whether the socket is listening (read-only). Python: `socket.SO_ACCEPTCONN`. */
 export const SO_ACCEPTCONN = c.SO_ACCEPTCONN;
+/** Receive out-of-band data inline. Python: `socket.SO_OOBINLINE`. */
 export const SO_OOBINLINE = c.SO_OOBINLINE;
+/** Receive low-water mark. Python: `socket.SO_RCVLOWAT`. */
 export const SO_RCVLOWAT = c.SO_RCVLOWAT;
+/** Send low-water mark. Python: `socket.SO_SNDLOWAT`. */
 export const SO_SNDLOWAT = c.SO_SNDLOWAT;
+/** The IPv4 protocol level. Python: `socket.IPPROTO_IP`. */
 export const IPPROTO_IP = c.IPPROTO_IP;
+/** The TCP option level (for `TCP_NODELAY`). Python: `socket.IPPROTO_TCP`. */
 export const IPPROTO_TCP = c.IPPROTO_TCP;
+/** The UDP protocol number. Python: `socket.IPPROTO_UDP`. */
 export const IPPROTO_UDP = c.IPPROTO_UDP;
+/** The IPv6 option level (for `IPV6_V6ONLY`). Python: `socket.IPPROTO_IPV6`. */
 export const IPPROTO_IPV6 = c.IPPROTO_IPV6;
+/** Restrict an AF_INET6 socket to IPv6 traffic only. Python: `socket.IPV6_V6ONLY`. */
 export const IPV6_V6ONLY = c.IPV6_V6ONLY;
+/** Disable Nagle's algorithm: small writes go out at once. Python: `socket.TCP_NODELAY`. */
 export const TCP_NODELAY = c.TCP_NODELAY;
+/** `shutdown()`: no more receives. Python: `socket.SHUT_RD`. */
 export const SHUT_RD = c.SHUT_RD;
+/** `shutdown()`: no more sends (the peer reads EOF). Python: `socket.SHUT_WR`. */
 export const SHUT_WR = c.SHUT_WR;
+/** `shutdown()`: neither. Python: `socket.SHUT_RDWR`. */
 export const SHUT_RDWR = c.SHUT_RDWR;
+/** Send or receive out-of-band data. Python: `socket.MSG_OOB`. */
 export const MSG_OOB = c.MSG_OOB;
+/** Receive without removing the data from the queue. Python: `socket.MSG_PEEK`. */
 export const MSG_PEEK = c.MSG_PEEK;
+/** Make this one call non-blocking. Python: `socket.MSG_DONTWAIT`. */
 export const MSG_DONTWAIT = c.MSG_DONTWAIT;
+/** Wait for the full amount (blocking sockets). Python: `socket.MSG_WAITALL`. */
 export const MSG_WAITALL = c.MSG_WAITALL;
+/** Report the real length of a truncated datagram. Python: `socket.MSG_TRUNC`. */
 export const MSG_TRUNC = c.MSG_TRUNC;
+/** The kernel's largest `listen()` backlog. Python: `socket.SOMAXCONN`. */
 export const SOMAXCONN = c.SOMAXCONN;
 
-/** Encode data for sending: strings as UTF-8, byte views as they are (no copy). */
+/** Encode data for sending: strings as UTF-8, byte views as they are (no copy). @internal */
 export function toBytes(data: BytesLike): ArrayBufferView {
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
   if (ArrayBuffer.isView(data)) return data;
@@ -81,15 +132,26 @@ function checkFamily(family: number): void {
 /**
  * A socket, as Python's `socket.socket`. Created blocking and close-on-exec;
  * `setblocking(false)` makes it non-blocking (asyncore does this for you).
+ * Every failure throws {@link OSError}; sending never raises SIGPIPE.
+ *
+ * Python: `socket.socket(family=AF_INET, type=SOCK_STREAM, proto=0, fileno=None)`.
+ *
+ * @example
+ * const s = new socket.Socket(socket.AF_INET, socket.SOCK_STREAM);
  */
 export class Socket {
+  /** The address family (`AF_INET`, `AF_INET6`, `AF_UNIX`). Python: `socket.family`. */
   readonly family: number;
+  /** The socket type (`SOCK_STREAM`, `SOCK_DGRAM`). Python: `socket.type`. */
   readonly type: number;
+  /** The protocol number, usually 0. Python: `socket.proto`. */
   readonly proto: number;
   private fd: number;
   private blocking = true;
 
   /**
+   * Python: `socket.socket(family=AF_INET, type=SOCK_STREAM, proto=0, fileno=None)`.
+   *
    * @param family AF_INET (default), AF_INET6 or AF_UNIX
    * @param type SOCK_STREAM (default) or SOCK_DGRAM
    * @param proto protocol number, usually 0
@@ -109,12 +171,12 @@ export class Socket {
     }
   }
 
-  /** The fd, or -1 once closed (as Python). */
+  /** The fd, or -1 once closed (as Python). Python: `socket.fileno()`. */
   fileno(): number {
     return this.fd;
   }
 
-  /** True once `close()` or `detach()` ran. */
+  /** True once `close()` or `detach()` ran. Python: the private `socket._closed`. */
   get closed(): boolean {
     return this.fd === -1;
   }
@@ -125,66 +187,72 @@ export class Socket {
     return this.fd;
   }
 
-  /** Let go of the fd without closing it and return it. */
+  /** Let go of the fd without closing it and return it. Python: `socket.detach()`. */
   detach(): number {
     const fd = this.fd;
     this.fd = -1;
     return fd;
   }
 
+  /** `false`: calls that would block throw OSError EAGAIN instead. Python: `socket.setblocking(flag)`. */
   setblocking(flag: boolean): void {
     binding.setBlocking(this.live('setblocking'), !!flag);
     this.blocking = !!flag;
   }
 
+  /** Whether the socket is in blocking mode. Python: `socket.getblocking()`. */
   getblocking(): boolean {
     return this.blocking;
   }
 
-  /** `null` for a blocking socket, `0` for a non-blocking one (socket timeouts are not supported). */
+  /** `null` for a blocking socket, `0` for a non-blocking one (socket timeouts are not supported). Python: `socket.gettimeout()`. */
   gettimeout(): number | null {
     return this.blocking ? null : 0;
   }
 
+  /** Whether child processes inherit the fd (false by default: close-on-exec). Python: `socket.get_inheritable()`. */
   getInheritable(): boolean {
     return binding.getInheritable(this.live('getInheritable'));
   }
 
+  /** Set or clear close-on-exec. Python: `socket.set_inheritable(flag)`. */
   setInheritable(inheritable: boolean): void {
     binding.setInheritable(this.live('setInheritable'), !!inheritable);
   }
 
+  /** Bind to a local address, e.g. `['127.0.0.1', 0]` (port 0: the kernel picks one). Python: `socket.bind(address)`. */
   bind(address: Address): void {
     binding.bind(this.live('bind'), this.family, address);
   }
 
+  /** Start listening for connections. Python: `socket.listen(backlog)`. */
   listen(backlog: number = Math.min(SOMAXCONN, 128)): void {
     binding.listen(this.live('listen'), backlog);
   }
 
-  /** Accept a connection: `[socket, address]`. The new socket is blocking, as Python's (asyncore makes it non-blocking). */
+  /** Accept a connection: `[socket, address]`. The new socket is blocking, as Python's (asyncore makes it non-blocking). Python: `socket.accept()`. */
   accept(): [Socket, Address] {
     const [fd, addr] = binding.accept(this.live('accept'));
     return [new Socket(this.family, this.type, this.proto, fd), addr as Address];
   }
 
-  /** Connect; a non-blocking socket throws OSError EINPROGRESS, as Python's BlockingIOError. */
+  /** Connect; a non-blocking socket throws OSError EINPROGRESS, as Python's BlockingIOError. Python: `socket.connect(address)`. */
   connect(address: Address): void {
     const err = this.connectEx(address);
     if (err !== 0) throw new OSError(err, 'connect');
   }
 
-  /** Connect and return 0 or the errno instead of throwing (resolver errors still throw). */
+  /** Connect and return 0 or the errno instead of throwing (resolver errors still throw). Python: `socket.connect_ex(address)`. */
   connectEx(address: Address): number {
     return binding.connectEx(this.live('connect'), this.family, address);
   }
 
-  /** Send what the kernel takes now; returns the count (possibly partial). Never raises SIGPIPE. */
+  /** Send what the kernel takes now; returns the count (possibly partial). Never raises SIGPIPE. Python: `socket.send(data, flags)`. */
   send(data: BytesLike, flags = 0): number {
     return binding.send(this.live('send'), toBytes(data), undefined, undefined, flags);
   }
 
-  /** Send all of `data`. On a non-blocking socket a full buffer throws EAGAIN; `sent` on the error says how much went. */
+  /** Send all of `data`. On a non-blocking socket a full buffer throws EAGAIN; `sent` on the error says how much went. Python: `socket.sendall(data, flags)`. */
   sendall(data: BytesLike, flags = 0): void {
     const buf = toBytes(data);
     let off = 0;
@@ -199,7 +267,7 @@ export class Socket {
     }
   }
 
-  /** `sendto(data, address)` or `sendto(data, flags, address)`. */
+  /** `sendto(data, address)` or `sendto(data, flags, address)`: send a datagram. Python: `socket.sendto()`. */
   sendto(data: BytesLike, flagsOrAddress: number | Address, address?: Address): number {
     let flags = 0;
     let addr: Address;
@@ -213,12 +281,12 @@ export class Socket {
     return binding.sendto(this.live('sendto'), toBytes(data), undefined, undefined, flags, this.family, addr);
   }
 
-  /** Receive up to `bufsize` bytes; an empty Buffer means the peer closed. */
+  /** Receive up to `bufsize` bytes; an empty Buffer means the peer closed. Python: `socket.recv(bufsize, flags)`. */
   recv(bufsize: number, flags = 0): Buffer {
     return binding.recv(this.live('recv'), bufsize, flags);
   }
 
-  /** Receive into `buffer` (up to `nbytes`, default its length) without allocating; returns the count. */
+  /** Receive into `buffer` (up to `nbytes`, default its length) without allocating; returns the count. Python: `socket.recv_into(buffer, nbytes, flags)`. */
   recvInto(buffer: ArrayBufferView, nbytes = 0, flags = 0): number {
     if (!ArrayBuffer.isView(buffer)) throw new TypeError(`buffer must be a Buffer or TypedArray, got ${describe(buffer)}`);
     const n = nbytes === 0 || nbytes === undefined ? buffer.byteLength : nbytes;
@@ -227,28 +295,40 @@ export class Socket {
     return binding.recvInto(this.live('recvInto'), buffer, 0, n, flags);
   }
 
-  /** Receive a datagram: `[data, senderAddress]`. */
+  /** Receive a datagram: `[data, senderAddress]`. Python: `socket.recvfrom(bufsize, flags)`. */
   recvfrom(bufsize: number, flags = 0): [Buffer, Address | null] {
     return binding.recvfrom(this.live('recvfrom'), bufsize, flags) as [Buffer, Address | null];
   }
 
+  /** Shut down one or both halves of the connection (`SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`). Python: `socket.shutdown(how)`. */
   shutdown(how: number): void {
     binding.shutdown(this.live('shutdown'), how);
   }
 
+  /** The local address, e.g. the port the kernel picked for port 0. Python: `socket.getsockname()`. */
   getsockname(): Address {
     return binding.getsockname(this.live('getsockname')) as Address;
   }
 
+  /** The remote address; OSError ENOTCONN when not connected. Python: `socket.getpeername()`. */
   getpeername(): Address {
     return binding.getpeername(this.live('getpeername')) as Address;
   }
 
+  /**
+   * Set a socket option: an integer value, or the raw bytes of a struct.
+   * Python: `socket.setsockopt(level, optname, value)`.
+   *
+   * @example
+   * sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1);
+   */
   setsockopt(level: number, option: number, value: number | Buffer | Uint8Array): void {
     binding.setsockopt(this.live('setsockopt'), level, option, value);
   }
 
+  /** Read an integer socket option. Python: `socket.getsockopt(level, optname)`. */
   getsockopt(level: number, option: number): number;
+  /** Read a socket option as `buflen` raw bytes. Python: `socket.getsockopt(level, optname, buflen)`. */
   getsockopt(level: number, option: number, buflen: number): Buffer;
   getsockopt(level: number, option: number, buflen?: number): number | Buffer {
     return binding.getsockopt(this.live('getsockopt'), level, option, buflen);
@@ -257,6 +337,7 @@ export class Socket {
   /**
    * Close the fd. Idempotent: the fd field is cleared *before* the close, so
    * a second call can never close a number the kernel has since reused.
+   * Python: `socket.close()`.
    */
   close(): void {
     const fd = this.fd;
@@ -265,18 +346,24 @@ export class Socket {
     binding.close(fd);
   }
 
+  /** Like Python's repr: `<socket fd=…, family=…, type=…, proto=…>`. Python: `socket.__repr__()`. */
   toString(): string {
     return `<socket fd=${this.fd}, family=${this.family}, type=${this.type}, proto=${this.proto}>`;
   }
 }
 
-/** A connected pair of sockets (AF_UNIX by default), as Python's `socket.socketpair()`. */
+/**
+ * A connected pair of sockets (AF_UNIX by default), as Python's `socket.socketpair()`.
+ *
+ * @example
+ * const [a, b] = socket.socketpair();
+ */
 export function socketpair(family: number = AF_UNIX, type: number = SOCK_STREAM, proto = 0): [Socket, Socket] {
   const [a, b] = binding.socketpair(family, type, proto);
   return [new Socket(family, type, proto, a), new Socket(family, type, proto, b)];
 }
 
-/** True when the kernel can create AF_INET6 sockets. */
+/** True when the kernel can create AF_INET6 sockets. Python: `socket.has_ipv6`. */
 export const hasIpv6: boolean = (() => {
   try {
     binding.close(binding.socket(AF_INET6, SOCK_STREAM, 0));
