@@ -215,13 +215,18 @@ export class AsyncChat extends Dispatcher {
    * string) terminator arrives, counting what was already handed to
    * `collectIncomingData()` and what waits in `acInBuffer`. When a record
    * grows beyond it, `handleError()` gets a {@link BufferOverflowError}, and
-   * the default `handleError()` closes the channel. `null` (the default) is
+   * the default `handleError()` closes the channel. A `handleError()` that
+   * keeps the channel open stays bounded too: the rest of the oversized
+   * record is dropped as it arrives, up to and including its terminator,
+   * and the next record parses normally. `null` (the default) is
    * no limit, as in asynchat. Integer and null terminators are not limited
    * (the count, or the stream, is the application's choice).
    */
   maxIncomingBuffer: number | null = null;
   /** Bytes of the current record already passed to `collectIncomingData()` (for `maxIncomingBuffer`). */
   private recordLength = 0;
+  /** After an overflow: input is dropped up to and including the next terminator. */
+  private discarding = false;
 
   /**
    * asynchat: `async_chat(sock=None, map=None)`.
@@ -355,8 +360,21 @@ export class AsyncChat extends Dispatcher {
         // and wait for more); or neither (collect it all).
         const term = typeof terminator === 'string' ? Buffer.from(terminator, 'utf8') : terminator;
         const index = buf.indexOf(term);
+        if (this.discarding) {
+          // the rest of an oversized record: drop it, keeping at most a partial terminator
+          if (index === -1) {
+            this.acInBuffer = buf.subarray(lb - findPrefixAtEnd(buf, term));
+            break;
+          }
+          this.acInBuffer = buf.subarray(index + term.length);
+          this.discarding = false;
+          continue;
+        }
         if (index !== -1) {
-          if (this.overflows(index)) return;
+          if (this.overflows(index)) {
+            if (this.discardAfterClose()) return;
+            continue;
+          }
           // don't report an empty record: found_terminator() alone marks it (item 76)
           if (index > 0) this.collectIncomingData(buf.subarray(0, index));
           this.acInBuffer = buf.subarray(index + term.length);
@@ -366,14 +384,20 @@ export class AsyncChat extends Dispatcher {
           const prefix = findPrefixAtEnd(buf, term);
           if (prefix) {
             if (prefix !== lb) {
-              if (this.overflows(lb - prefix)) return;
+              if (this.overflows(lb - prefix)) {
+                if (this.discardAfterClose()) return;
+                continue;
+              }
               this.collectIncomingData(buf.subarray(0, lb - prefix));
               this.recordLength += lb - prefix;
               this.acInBuffer = buf.subarray(lb - prefix);
             }
             break;
           }
-          if (this.overflows(lb)) return;
+          if (this.overflows(lb)) {
+            if (this.discardAfterClose()) return;
+            continue;
+          }
           this.collectIncomingData(buf);
           this.recordLength += lb;
           this.acInBuffer = EMPTY;
@@ -382,11 +406,26 @@ export class AsyncChat extends Dispatcher {
     }
   }
 
-  /** True (after reporting a BufferOverflowError to `handleError`) when `more` bytes would take the record past `maxIncomingBuffer`. */
+  /**
+   * True when `more` bytes would take the record past `maxIncomingBuffer`.
+   * Then the record's buffered bytes are dropped, the rest of it will be
+   * dropped as it arrives (up to its terminator), and `handleError` gets a
+   * BufferOverflowError: memory stays bounded whether or not it closes.
+   */
+  /** After an overflow: true (with the buffer dropped) when `handleError` closed the channel. */
+  private discardAfterClose(): boolean {
+    if (this.connected) return false;
+    this.acInBuffer = EMPTY;
+    return true;
+  }
+
   private overflows(more: number): boolean {
     const max = this.maxIncomingBuffer;
     if (max === null || this.recordLength + more <= max) return false;
-    this.handleError(new BufferOverflowError(max, this.recordLength + more));
+    const size = this.recordLength + more;
+    this.recordLength = 0;
+    this.discarding = true;
+    this.handleError(new BufferOverflowError(max, size));
     return true;
   }
 

@@ -344,7 +344,27 @@ describe('asynchat: maxIncomingBuffer against random records and chunkings', () 
    * time). This test states the guarantee one would want; it is marked
    * `failing` until the limit also discards (or stops reading) on overflow.
    */
-  test.failing('with a handleError that does not close, the limit still bounds what is buffered', () => {
+  test('with a handleError that does not close, the oversized record is dropped up to its terminator and the next one parses', () => {
+    class Lenient extends Fed {
+      override handleError(err: unknown): void {
+        this.errors.push(err);
+        this.current = []; // the application drops its partial record too
+        this.currentLen = 0;
+      }
+    }
+    const f = new Lenient(b('\r\n'));
+    f.maxIncomingBuffer = 16;
+    f.feed(b('ok\r\n'));
+    f.feed(Buffer.alloc(40, 0x7a));
+    f.feed(b('zzzz\r'));
+    f.feed(b('\nhello\r\n'));
+    expect(f.errors).toHaveLength(1);
+    expect(f.errors[0]).toBeInstanceOf(BufferOverflowError);
+    expect(f.records.map(String)).toEqual(['ok', 'hello']);
+    expect(f.acInBuffer.length).toBe(0);
+  });
+
+  test('with a handleError that does not close, the limit still bounds what is buffered', () => {
     class Lenient extends Fed {
       override handleError(err: unknown): void {
         this.errors.push(err); // log and carry on
