@@ -35,6 +35,7 @@ function runChild(seed: number, iterations: number, budgetMs: number): { summary
     cwd: root,
     encoding: 'utf8',
     timeout: budgetMs + 60_000,
+    killSignal: 'SIGKILL', // a hung child must not outlive the test
     maxBuffer: 16 << 20,
     env: { ...process.env, ASYNCORE_LIB: lib },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -251,6 +251,7 @@ describe('TCP', () => {
     const r = spawnSync(process.execPath, [child], {
       encoding: 'utf8',
       timeout: 15_000,
+      killSignal: 'SIGKILL',
       env: { ...process.env, ASYNCORE_LIB: compiledLib() },
     });
     expect(r.signal).toBeNull();
