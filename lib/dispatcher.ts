@@ -595,7 +595,7 @@ export class DispatcherWithSend extends Dispatcher {
       // Same single send as initiateSend() would make, without first copying into outBuffer;
       // only the part the kernel did not take is copied (the caller may reuse its buffer).
       // Taken only when initiateSend() is not overridden: asyncore's send() always calls it.
-      const num = Dispatcher.prototype.send.call(this, buf.subarray(0, 65536));
+      const num = Dispatcher.prototype.send.call(this, buf.length <= 65536 ? buf : buf.subarray(0, 65536));
       this.outBuffer = num === buf.length ? EMPTY : Buffer.from(buf.subarray(num));
     } else {
       this.outBuffer = Buffer.concat([this.outBuffer, buf]);

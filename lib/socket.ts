@@ -129,6 +129,26 @@ function checkFamily(family: number): void {
     throw new OSError(osConstants.errno.EAFNOSUPPORT, 'socket');
 }
 
+// recv() reads into one reusable buffer, then copies exactly the bytes that
+// came into a Buffer.allocUnsafe() (Node's pool, for small reads). Building
+// the result in C++ instead (napi_create_buffer_copy) measured about 1.7 µs
+// per call: a quarter of a whole echo round trip on loopback.
+const RECV_SCRATCH_MAX = 1 << 20;
+let recvScratch = Buffer.allocUnsafeSlow(65536);
+const EMPTY = Buffer.alloc(0);
+
+function recvCopy(fd: number, bufsize: number, flags: number): Buffer {
+  // Anything unusual (bad arguments, huge reads) takes the native path, which validates and allocates.
+  if (!Number.isInteger(bufsize) || bufsize < 0 || bufsize > RECV_SCRATCH_MAX) return binding.recv(fd, bufsize, flags);
+  if (bufsize === 0) return Buffer.alloc(0); // as CPython: no syscall (recv(2) of 0 bytes could block)
+  if (bufsize > recvScratch.length) recvScratch = Buffer.allocUnsafeSlow(bufsize);
+  const n = Math.min(binding.recvInto(fd, recvScratch, 0, bufsize, flags), bufsize); // MSG_TRUNC may report more
+  if (n === 0) return EMPTY;
+  const out = Buffer.allocUnsafe(n);
+  recvScratch.copy(out, 0, 0, n);
+  return out;
+}
+
 /**
  * A socket, as Python's `socket.socket`. Created blocking and close-on-exec;
  * `setblocking(false)` makes it non-blocking (asyncore does this for you).
@@ -283,7 +303,7 @@ export class Socket {
 
   /** Receive up to `bufsize` bytes; an empty Buffer means the peer closed. Python: `socket.recv(bufsize, flags)`. */
   recv(bufsize: number, flags = 0): Buffer {
-    return binding.recv(this.live('recv'), bufsize, flags);
+    return recvCopy(this.live('recv'), bufsize, flags);
   }
 
   /** Receive into `buffer` (up to `nbytes`, default its length) without allocating; returns the count. Python: `socket.recv_into(buffer, nbytes, flags)`. */
