@@ -32,7 +32,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { binding, type AsyncWaitHandle } from './native';
-import { socketMap, type SocketMap } from './dispatcher';
+import { mapWatchers, socketMap, type SocketMap } from './dispatcher';
 import { backendReleasers, prepareFor, releaseBackend, type LoopOptions, type PreparedPass } from './loop';
 import { hasEpollBackend, interestFor, type EpollInterest } from './epoll';
 
@@ -261,46 +261,28 @@ interface Run {
 
 const running = new WeakMap<SocketMap, Run>();
 
-const watchedMethods = ['set', 'delete', 'clear'] as const;
-
 /**
- * While a loopAsync serves `map`, adding or removing a channel from outside
- * its handlers (a timer, other I/O) ends the pass's wait, so the next pass
- * sees the change at once instead of after its timeout. Done by shadowing
- * the map's set/delete/clear on the instance (not enumerable), undone when
- * the loop settles.
+ * While a loopAsync serves `map`, a channel that joins or leaves it from
+ * outside its handlers (a timer, other I/O) ends the pass's wait, so the
+ * next pass sees the change at once instead of after its timeout. Dispatcher's
+ * addChannel()/delChannel() call the watcher; code that edits the map directly
+ * calls wakeLoop(map).
  */
 function watchMap(map: SocketMap, run: Run): () => void {
-  const own = watchedMethods.map((name) => Object.getOwnPropertyDescriptor(map, name));
-  for (const name of watchedMethods) {
-    const original = (map as unknown as Record<string, (...a: unknown[]) => unknown>)[name];
-    Object.defineProperty(map, name, {
-      configurable: true,
-      writable: true,
-      enumerable: false,
-      value: function (this: SocketMap, ...args: unknown[]) {
-        const result = original.apply(this, args);
-        run.woken = true;
-        run.wake?.();
-        return result;
-      },
-    });
-  }
-  return () => {
-    watchedMethods.forEach((name, i) => {
-      const d = own[i];
-      if (d === undefined) delete (map as unknown as Record<string, unknown>)[name];
-      else Object.defineProperty(map, name, d);
-    });
-  };
+  mapWatchers.set(map, () => {
+    run.woken = true;
+    run.wake?.();
+  });
+  return () => mapWatchers.delete(map);
 }
 
 /**
  * End the current wait of the loopAsync serving `map` (if it is waiting),
  * so that its next pass asks the channels again. Call it after changing a
  * channel's `readable()`/`writable()` answer from outside the loop's
- * handlers, e.g. queuing data from a timer or an HTTP request. (Adding or
- * removing channels wakes it by itself.) The pass that was waiting counts
+ * handlers, e.g. queuing data from a timer or an HTTP request, or after
+ * editing the map directly. (A Dispatcher joining or leaving the map wakes
+ * it by itself.) The pass that was waiting counts
  * as a pass.
  */
 export function wakeLoop(map: SocketMap = socketMap): void {
