@@ -196,7 +196,9 @@ describe('DispatcherTests', () => {
     expect(a.fileno()).toBe(-1);
     expect(lines(stdout)).toEqual(['warning: unhandled accepted event']);
 
-    const e = new Dispatcher(track(socket.socketpair()[0]), map);
+    const [e0, e1] = socket.socketpair();
+    track(e1);
+    const e = new Dispatcher(track(e0), map);
     track(e.socket as socket.Socket);
     e.ignoreLogTypes = new Set();
     const order: string[] = [];
