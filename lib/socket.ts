@@ -185,9 +185,8 @@ export class Socket {
       checkFamily(family);
       this.fd = binding.socket(family, type, proto);
     } else {
-      binding.getBlocking(fileno); // validates the fd (EBADF if it is not open)
+      this.blocking = binding.getBlocking(fileno); // also validates the fd (EBADF if it is not open)
       this.fd = fileno;
-      this.blocking = binding.getBlocking(fileno);
     }
   }
 
