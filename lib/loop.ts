@@ -196,19 +196,25 @@ const SEL_R = 1;
 const SEL_W = 2;
 const SEL_X = 4;
 
-/** The select() pass after its questions: fds[0..k) with their SEL_* masks in `events`. */
-class SelectPass implements PreparedPass, MirrorSource {
-  readonly waitMs: number;
-  private ready = 0;
+/**
+ * What the select and poll passes share: the snapshot's first `k` entries
+ * (the fds the pass waits on) in the map's scratch arrays, given back once.
+ */
+abstract class ScratchPass implements PreparedPass, MirrorSource {
+  protected ready = 0;
+  abstract readonly waitMs: number;
   constructor(
     readonly map: SocketMap,
-    private readonly s: PassScratch,
-    private readonly n: number,
-    private readonly k: number,
-    private readonly timeout: number | null,
-  ) {
-    this.waitMs = typeof timeout === 'number' && timeout >= 0 ? Math.ceil(timeout * 1000) : -1;
-  }
+    protected readonly s: PassScratch,
+    protected readonly n: number,
+    protected readonly k: number,
+  ) {}
+
+  abstract checkTimeout(): void;
+  abstract wait(peek: boolean): number;
+  abstract dispatch(): void;
+  abstract watchMaskAt(i: number): number;
+  abstract reportsAt(i: number, events: number): boolean;
 
   get mirror(): MirrorSource | undefined {
     return this;
@@ -216,6 +222,33 @@ class SelectPass implements PreparedPass, MirrorSource {
 
   get count(): number {
     return this.k;
+  }
+
+  finish(): void {
+    release(this.s, this.n);
+  }
+
+  fdAt(i: number): number {
+    return this.s.fds[i];
+  }
+
+  objAt(i: number): Dispatcher {
+    return this.s.objs[i]!;
+  }
+}
+
+/** The select() pass after its questions: fds[0..k) with their SEL_* masks in `events`. */
+class SelectPass extends ScratchPass {
+  readonly waitMs: number;
+  constructor(
+    map: SocketMap,
+    s: PassScratch,
+    n: number,
+    k: number,
+    private readonly timeout: number | null,
+  ) {
+    super(map, s, n, k);
+    this.waitMs = typeof timeout === 'number' && timeout >= 0 ? Math.ceil(timeout * 1000) : -1;
   }
 
   checkTimeout(): void {
@@ -244,18 +277,6 @@ class SelectPass implements PreparedPass, MirrorSource {
     dispatchSelected(this.map, fds, revents, this.k, SEL_R, read);
     dispatchSelected(this.map, fds, revents, this.k, SEL_W, write);
     dispatchSelected(this.map, fds, revents, this.k, SEL_X, exception);
-  }
-
-  finish(): void {
-    release(this.s, this.n);
-  }
-
-  fdAt(i: number): number {
-    return this.s.fds[i];
-  }
-
-  objAt(i: number): Dispatcher {
-    return this.s.objs[i]!;
   }
 
   watchMaskAt(i: number): number {
@@ -333,22 +354,15 @@ export function pollTimeoutMs(timeout: number | null): number {
 }
 
 /** The poll() pass after its questions: fds[0..k) with their POLL* masks in `events`. */
-class PollPass implements PreparedPass, MirrorSource {
-  private ready = 0;
+class PollPass extends ScratchPass {
   constructor(
-    readonly map: SocketMap,
-    private readonly s: PassScratch,
-    private readonly n: number,
-    private readonly k: number,
+    map: SocketMap,
+    s: PassScratch,
+    n: number,
+    k: number,
     readonly waitMs: number,
-  ) {}
-
-  get mirror(): MirrorSource | undefined {
-    return this;
-  }
-
-  get count(): number {
-    return this.k;
+  ) {
+    super(map, s, n, k);
   }
 
   checkTimeout(): void {
@@ -371,18 +385,6 @@ class PollPass implements PreparedPass, MirrorSource {
       const obj = this.map.get(fds[i]);
       if (obj !== undefined) readwrite(obj, flags);
     }
-  }
-
-  finish(): void {
-    release(this.s, this.n);
-  }
-
-  fdAt(i: number): number {
-    return this.s.fds[i];
-  }
-
-  objAt(i: number): Dispatcher {
-    return this.s.objs[i]!;
   }
 
   watchMaskAt(i: number): number {
@@ -583,5 +585,4 @@ export function closeAll(map: SocketMap | null = socketMap, ignoreAll = false): 
   map.clear();
   releaseBackend(map); // and the epoll set that served it
 }
-
 
