@@ -11,6 +11,7 @@ import { Dispatcher, DispatcherWithSend, ExitNow, loop, loopAsync, releaseBacken
 import { setWaitMode, wakeLoop, waitMode, type WaitMode } from '../lib/loop-async';
 import { epollFdOf, hasEpollBackend } from '../lib/epoll';
 import { fdTarget, openFds } from './helpers/fds';
+import { echoScenario } from './helpers/echo';
 import { binding } from '../lib/native';
 
 const backends: Backend[] = hasEpollBackend ? ['select', 'poll', 'epoll'] : ['select', 'poll'];
@@ -47,59 +48,10 @@ class Recorder extends Dispatcher {
 function echo(map: SocketMap, n: number, size: number): () => void {
   const payload = Buffer.alloc(size);
   for (let i = 0; i < size; i++) payload[i] = (i * 31 + 7) & 0xff;
-  class Echo extends DispatcherWithSend {
-    override handleRead(): void {
-      const d = this.recv(65536);
-      if (d.length) this.send(d);
-    }
-    override handleClose(): void {
-      this.close();
-    }
-  }
-  class Server extends Dispatcher {
-    override handleAccepted(sock: socket.Socket): void {
-      new Echo(sock, map);
-    }
-    override writable(): boolean {
-      return false;
-    }
-  }
-  const server = new Server(null, map);
-  server.createSocket();
-  server.setReuseAddr();
-  server.bind(['127.0.0.1', 0]);
-  server.listen(64);
-  const port = (server.socket as socket.Socket).getsockname()[1] as number;
-  let finished = 0;
-  const clients: Array<DispatcherWithSend & { got: Buffer[] }> = [];
-  class Client extends DispatcherWithSend {
-    got: Buffer[] = [];
-    size = 0;
-    override handleConnect(): void {
-      this.send(payload);
-    }
-    override handleRead(): void {
-      const d = this.recv(65536);
-      this.got.push(d);
-      this.size += d.length;
-      if (this.size >= size) {
-        this.close();
-        if (++finished === n) server.close();
-      }
-    }
-    override handleClose(): void {
-      this.close();
-    }
-  }
-  for (let i = 0; i < n; i++) {
-    const c = new Client(null, map);
-    c.createSocket();
-    c.connect(['127.0.0.1', port]);
-    clients.push(c);
-  }
+  const scenario = echoScenario(map, n, payload);
   return () => {
-    expect(finished).toBe(n);
-    for (const c of clients) expect(Buffer.concat(c.got).equals(payload)).toBe(true);
+    expect(scenario.done()).toBe(true);
+    scenario.check();
   };
 }
 
