@@ -25,6 +25,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
+const { mb, fdCount, backendAvailable } = require('./process-figures');
 
 const lib = require(path.resolve(__dirname, '..', 'dist', 'lib'));
 const { Dispatcher, DispatcherWithSend, OSError, loop } = lib;
@@ -73,9 +74,9 @@ function parseArgs(argv) {
     }
   }
   o.active = Math.min(o.active, o.connections);
-  if (o.backend === null) o.backend = backendAvailable('epoll') ? 'epoll' : 'poll';
+  if (o.backend === null) o.backend = backendAvailable(loop, 'epoll') ? 'epoll' : 'poll';
   if (o.backend === 'select' && o.connections > 900) die('the select backend cannot hold fds at or above FD_SETSIZE (1024); use epoll or poll');
-  if (!backendAvailable(o.backend)) die(`backend ${o.backend} is not available here`);
+  if (!backendAvailable(loop, o.backend)) die(`backend ${o.backend} is not available here`);
   return o;
 }
 
@@ -84,22 +85,11 @@ function die(msg) {
   process.exit(2);
 }
 
-function backendAvailable(b) {
-  try {
-    loop({ backend: b, map: new Map(), count: 1 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function log(o, line) {
   if (!o.json) process.stderr.write(`load${o.role === 'clients' ? ' (clients)' : ''}: ${line}\n`);
 }
 
-const MB = 1024 * 1024;
-const mb = (n) => Math.round((n / MB) * 10) / 10;
-const fdCount = () => fs.readdirSync('/proc/self/fd').length - 1;
 
 /** [soft, hard] RLIMIT_NOFILE of this process, from /proc/self/limits. */
 function nofileLimits() {

@@ -40,6 +40,7 @@ const path = require('node:path');
 const v8 = require('node:v8');
 const vm = require('node:vm');
 const { spawn } = require('node:child_process');
+const { MB, mb, fdCount, backendAvailable } = require('./process-figures');
 
 const lib = require(path.resolve(__dirname, '..', 'dist', 'lib'));
 const { Dispatcher, DispatcherWithSend, ExitNow, OSError, loop, socket } = lib;
@@ -125,8 +126,8 @@ function parseArgs(argv) {
   }
   if (o.duration === null && o.connections === null && o.messages === null) o.duration = 10;
   if (!['child', 'inline'].includes(o.clients)) die(`--clients must be child or inline`);
-  if (o.backend === null) o.backend = backendAvailable('epoll') ? 'epoll' : 'poll';
-  if (!backendAvailable(o.backend)) die(`backend ${o.backend} is not available here`);
+  if (o.backend === null) o.backend = backendAvailable(loop, 'epoll') ? 'epoll' : 'poll';
+  if (!backendAvailable(loop, o.backend)) die(`backend ${o.backend} is not available here`);
   return o;
 }
 
@@ -135,28 +136,14 @@ function die(msg) {
   process.exit(2);
 }
 
-function backendAvailable(b) {
-  try {
-    loop({ backend: b, map: new Map(), count: 1 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 // ---------------------------------------------------------------- process figures
 
-function fdCount() {
-  // readdir's own fd is in the list while it is read; it is closed afterwards.
-  return fs.readdirSync('/proc/self/fd').length - 1;
-}
 
 function rss() {
   return process.memoryUsage.rss();
 }
 
-const MB = 1024 * 1024;
-const mb = (n) => Math.round((n / MB) * 10) / 10;
 
 /** RSS and fd samples, a baseline after the warm-up, and the checks at the end. */
 class Monitor {
