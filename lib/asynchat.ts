@@ -14,6 +14,8 @@
  * are taken (`push`, `setTerminator`, producers' `more()`), a string is
  * encoded as UTF-8, as everywhere in this library.
  */
+// Node's global Buffer is an accessor property: bind it once, off the hot paths.
+import { Buffer } from 'node:buffer';
 import { constants as osConstants } from 'node:os';
 import { Dispatcher, type SocketMap } from './dispatcher';
 import { OSError } from './errors';

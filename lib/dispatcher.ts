@@ -5,6 +5,8 @@
  * Behaviour follows CPython 3.11's `Lib/asyncore.py` callback for callback
  * and flag for flag (the checklist items are cited as "item N").
  */
+// Node's global Buffer is an accessor property: bind it once, off the hot paths.
+import { Buffer } from 'node:buffer';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import {

@@ -250,7 +250,11 @@ export class EpollInterest {
   }
 
   private forget(fd: number, kind: number): void {
-    this.leaveKernel(fd, kind);
+    // The channel's socket closed this fd (the usual way a channel leaves): the kernel dropped the
+    // registration with the file, so an EPOLL_CTL_DEL would only fail (EBADF), or meet a newcomer
+    // on the number. One syscall saved per connection; a dup's leftover registration is caught by its tag.
+    if (kind === KERNEL && !holdsFd(this.socks[fd], fd)) this.kernelCount--;
+    else this.leaveKernel(fd, kind);
     this.kind[fd] = NONE;
     this.objs[fd] = undefined;
     this.socks[fd] = undefined;

@@ -10,6 +10,8 @@
  * b.recv(4); // <Buffer 70 69 6e 67>
  * a.close(); b.close();
  */
+// Node's global Buffer is an accessor property: bind it once, off the hot paths.
+import { Buffer } from 'node:buffer';
 import { constants as osConstants } from 'node:os';
 import { binding } from './native';
 import { OSError } from './errors';
@@ -132,22 +134,42 @@ function checkFamily(family: number): void {
 // recv() reads into one reusable buffer, then copies exactly the bytes that
 // came into a Buffer.allocUnsafe() (Node's pool, for small reads). Building
 // the result in C++ instead (napi_create_buffer_copy) measured about 1.7 µs
-// per call: a quarter of a whole echo round trip on loopback.
+// per call: a quarter of a whole echo round trip on loopback. The buffer is
+// made and remembered by the addon (recvBuffer), so that a call passes only
+// integers: looking up a Buffer argument was a fifth of the call's cost.
 const RECV_SCRATCH_MAX = 1 << 20;
-let recvScratch = Buffer.allocUnsafeSlow(65536);
 const EMPTY = Buffer.alloc(0);
+let recvScratch: Buffer = EMPTY;
+let recvGeneration = 0;
+
+/** A new scratch buffer of `size` bytes, known to the addon. */
+function newRecvScratch(size: number): void {
+  const [b, generation] = binding.recvBuffer(size);
+  // Viewed through a Buffer made here: one made in C++ has another hidden class, and every use missed V8's inline caches.
+  recvScratch = Buffer.from(b.buffer, b.byteOffset, b.length);
+  recvGeneration = generation;
+}
 
 function recvCopy(fd: number, bufsize: number, flags: number): Buffer {
   // Anything unusual (bad arguments, huge reads) takes the native path, which validates and allocates.
   if (!Number.isInteger(bufsize) || bufsize < 0 || bufsize > RECV_SCRATCH_MAX) return binding.recv(fd, bufsize, flags);
   if (bufsize === 0) return Buffer.alloc(0); // as CPython: no syscall (recv(2) of 0 bytes could block)
-  if (bufsize > recvScratch.length) recvScratch = Buffer.allocUnsafeSlow(bufsize);
-  const n = Math.min(binding.recvInto(fd, recvScratch, 0, bufsize, flags), bufsize); // MSG_TRUNC may report more
-  if (n === 0) return EMPTY;
+  if (bufsize > recvScratch.length) newRecvScratch(Math.max(bufsize, 65536));
+  let got = binding.recvScratch(fd, bufsize, flags, recvGeneration);
+  if (got < 0) {
+    // Our buffer was replaced (another caller of the addon's recvBuffer): take a new one; nothing was read.
+    newRecvScratch(Math.max(bufsize, 65536));
+    got = binding.recvScratch(fd, bufsize, flags, recvGeneration);
+  }
+  const n = Math.min(got, bufsize); // MSG_TRUNC may report more
+  if (n <= 0) return EMPTY;
   const out = Buffer.allocUnsafe(n);
   recvScratch.copy(out, 0, 0, n);
   return out;
 }
+
+/** Set by `Socket#accept()` while it wraps the fd accept(2) just returned. */
+let adoptingAccepted = false;
 
 /**
  * A socket, as Python's `socket.socket`. Created blocking and close-on-exec;
@@ -185,7 +207,8 @@ export class Socket {
       checkFamily(family);
       this.fd = binding.socket(family, type, proto);
     } else {
-      this.blocking = binding.getBlocking(fileno); // also validates the fd (EBADF if it is not open)
+      // also validates the fd (EBADF if it is not open); accept() knows its fd is open and blocking
+      this.blocking = adoptingAccepted || binding.getBlocking(fileno);
       this.fd = fileno;
     }
   }
@@ -252,7 +275,12 @@ export class Socket {
   /** Accept a connection: `[socket, address]`. The new socket is blocking, as Python's (asyncore makes it non-blocking). Python: `socket.accept()`. */
   accept(): [Socket, Address] {
     const [fd, addr] = binding.accept(this.live('accept'));
-    return [new Socket(this.family, this.type, this.proto, fd), addr as Address];
+    adoptingAccepted = true; // a fresh, blocking fd: nothing to validate (saves an fcntl per connection)
+    try {
+      return [new Socket(this.family, this.type, this.proto, fd), addr as Address];
+    } finally {
+      adoptingAccepted = false;
+    }
   }
 
   /** Connect; a non-blocking socket throws OSError EINPROGRESS, as Python's BlockingIOError. Python: `socket.connect(address)`. */
@@ -268,7 +296,9 @@ export class Socket {
 
   /** Send what the kernel takes now; returns the count (possibly partial). Never raises SIGPIPE. Python: `socket.send(data, flags)`. */
   send(data: BytesLike, flags = 0): number {
-    return binding.send(this.live('send'), toBytes(data), undefined, undefined, flags);
+    const fd = this.live('send');
+    // Arguments not passed cost the addon nothing to look at: the common call passes two.
+    return flags === 0 ? binding.send(fd, toBytes(data)) : binding.send(fd, toBytes(data), undefined, undefined, flags);
   }
 
   /** Send all of `data`. On a non-blocking socket a full buffer throws EAGAIN; `sent` on the error says how much went. Python: `socket.sendall(data, flags)`. */

@@ -26,6 +26,11 @@ static Napi::Value Arg(const Napi::CallbackInfo& info, size_t i) {
   return i < info.Length() ? info[i] : info.Env().Undefined();
 }
 
+// The argument's raw handle, or nullptr when it was not passed.
+static napi_value RawArg(const Napi::CallbackInfo& info, size_t i) {
+  return i < info.Length() ? static_cast<napi_value>(info[i]) : nullptr;
+}
+
 // A number as JavaScript would print it (1.5, 1e+308, -Infinity), for messages.
 // Never through an integer cast: a double out of the integer's range (or
 // NaN, or an infinity) converted to an integer is undefined behaviour.
@@ -35,12 +40,30 @@ static std::string NumberText(double d) {
   return buf;
 }
 
+// These readers sit on the hot paths (send, recv, every wait), so the common
+// case costs one Node-API call: napi_get_value_double() and
+// napi_get_typedarray_info() themselves refuse a value of the wrong type, and
+// only then is the value's type looked up, to say what it was.
+
+// The number `v` holds, or false when it is not a number.
+static bool NumberOf(napi_env env, napi_value v, double* d) {
+  return v != nullptr && napi_get_value_double(env, v, d) == napi_ok;
+}
+
+static bool IsNullish(napi_env env, napi_value v) {
+  if (v == nullptr) return true;
+  napi_valuetype t;
+  return napi_typeof(env, v, &t) == napi_ok && (t == napi_undefined || t == napi_null);
+}
+
 // min and max must be exactly representable as doubles (|x| <= 2**53).
-int64_t ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min,
-               int64_t max) {
-  Napi::Value v = Arg(info, i);
-  if (!v.IsNumber()) ThrowType(info.Env(), std::string(name) + " must be an integer, got " + Describe(v));
-  double d = v.As<Napi::Number>().DoubleValue();
+static int64_t CheckInt(const Napi::CallbackInfo& info, double d, const char* name, int64_t min,
+                        int64_t max) {
+  // The common case first: in range (so the cast is defined) and whole.
+  if (d >= static_cast<double>(min) && d <= static_cast<double>(max)) {
+    int64_t n = static_cast<int64_t>(d);
+    if (static_cast<double>(n) == d) return n;
+  }
   if (std::isnan(d) || std::floor(d) != d)
     ThrowType(info.Env(), std::string(name) + " must be an integer, got " + NumberText(d));
   if (d < static_cast<double>(min) || d > static_cast<double>(max))
@@ -49,11 +72,21 @@ int64_t ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int64
   return static_cast<int64_t>(d);
 }
 
+int64_t ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min,
+               int64_t max) {
+  double d;
+  if (!NumberOf(info.Env(), RawArg(info, i), &d))
+    ThrowType(info.Env(), std::string(name) + " must be an integer, got " + Describe(Arg(info, i)));
+  return CheckInt(info, d, name, min, max);
+}
+
 int64_t ArgIntOr(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min,
                  int64_t max, int64_t dflt) {
-  Napi::Value v = Arg(info, i);
-  if (v.IsUndefined() || v.IsNull()) return dflt;
-  return ArgInt(info, i, name, min, max);
+  napi_value v = RawArg(info, i);
+  double d;
+  if (NumberOf(info.Env(), v, &d)) return CheckInt(info, d, name, min, max);
+  if (IsNullish(info.Env(), v)) return dflt;
+  ThrowType(info.Env(), std::string(name) + " must be an integer, got " + Describe(Arg(info, i)));
 }
 
 int ArgFd(const Napi::CallbackInfo& info, size_t i, const char* name) {
@@ -61,17 +94,29 @@ int ArgFd(const Napi::CallbackInfo& info, size_t i, const char* name) {
 }
 
 double ArgNumber(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Value v = Arg(info, i);
-  if (!v.IsNumber()) ThrowType(info.Env(), std::string(name) + " must be a number, got " + Describe(v));
-  double d = v.As<Napi::Number>().DoubleValue();
+  double d;
+  if (!NumberOf(info.Env(), RawArg(info, i), &d))
+    ThrowType(info.Env(), std::string(name) + " must be a number, got " + Describe(Arg(info, i)));
   if (std::isnan(d)) ThrowType(info.Env(), std::string(name) + " must be a number, got NaN");
   return d;
 }
 
 bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Value v = Arg(info, i);
-  if (!v.IsBoolean()) ThrowType(info.Env(), std::string(name) + " must be a boolean, got " + Describe(v));
-  return v.As<Napi::Boolean>().Value();
+  napi_value v = RawArg(info, i);
+  bool b;
+  if (v == nullptr || napi_get_value_bool(info.Env(), v, &b) != napi_ok)
+    ThrowType(info.Env(), std::string(name) + " must be a boolean, got " + Describe(Arg(info, i)));
+  return b;
+}
+
+static size_t ElementSize(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int8_array: case napi_uint8_array: case napi_uint8_clamped_array: return 1;
+    case napi_int16_array: case napi_uint16_array: return 2;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: return 4;
+    case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: return 8;
+    default: return 0;
+  }
 }
 
 // The data pointer comes from napi_get_typedarray_info()/napi_get_dataview_info()
@@ -80,28 +125,20 @@ bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* name) {
 // which napi_get_arraybuffer_info() refuses.
 Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* name) {
   Napi::Env env = info.Env();
-  Napi::Value v = Arg(info, i);
-  if (v.IsTypedArray()) {
-    size_t length = 0;
-    void* data = nullptr;
-    napi_typedarray_type type;
-    NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr),
-                         (Bytes{nullptr, 0}));
-    size_t size = 0;
-    switch (type) {
-      case napi_int8_array: case napi_uint8_array: case napi_uint8_clamped_array: size = 1; break;
-      case napi_int16_array: case napi_uint16_array: size = 2; break;
-      case napi_int32_array: case napi_uint32_array: case napi_float32_array: size = 4; break;
-      case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: size = 8; break;
-      default: ThrowType(env, std::string(name) + " is a TypedArray of an unsupported element type");
-    }
+  napi_value raw = RawArg(info, i);
+  size_t length = 0;
+  void* data = nullptr;
+  napi_typedarray_type type;
+  // Not a TypedArray (or not passed): napi_invalid_arg, and the other shapes are tried.
+  if (raw != nullptr && napi_get_typedarray_info(env, raw, &type, &length, &data, nullptr, nullptr) == napi_ok) {
+    size_t size = ElementSize(type);
+    if (size == 0) ThrowType(env, std::string(name) + " is a TypedArray of an unsupported element type");
     // A detached view reports zero elements (and no data).
     if (length == 0 || data == nullptr) return Bytes{nullptr, 0};
     return Bytes{static_cast<uint8_t*>(data), length * size};
   }
+  Napi::Value v = Arg(info, i);
   if (v.IsDataView()) {
-    size_t length = 0;
-    void* data = nullptr;
     NAPI_THROW_IF_FAILED(env, napi_get_dataview_info(env, v, &length, &data, nullptr, nullptr),
                          (Bytes{nullptr, 0}));
     if (length == 0 || data == nullptr) return Bytes{nullptr, 0};
@@ -131,15 +168,18 @@ Bytes ArgByteRange(const Napi::CallbackInfo& info, size_t bufIdx, size_t offIdx,
 }
 
 int32_t* ArgInt32Array(const Napi::CallbackInfo& info, size_t i, const char* name, size_t minLength) {
-  Napi::Value v = Arg(info, i);
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    ThrowType(info.Env(), std::string(name) + " must be an Int32Array, got " + Describe(v));
-  Napi::Int32Array a = v.As<Napi::Int32Array>();
-  if (a.ElementLength() < minLength)
-    ThrowRange(info.Env(), std::string(name) + " holds " + std::to_string(a.ElementLength()) +
+  napi_value raw = RawArg(info, i);
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (raw == nullptr || napi_get_typedarray_info(info.Env(), raw, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_int32_array)
+    ThrowType(info.Env(), std::string(name) + " must be an Int32Array, got " + Describe(Arg(info, i)));
+  if (length < minLength)
+    ThrowRange(info.Env(), std::string(name) + " holds " + std::to_string(length) +
                                " elements, fewer than the " + std::to_string(minLength) + " needed");
   if (minLength == 0) return nullptr;
-  return a.Data();
+  return static_cast<int32_t*>(data);
 }
 
 }  // namespace asyncore

@@ -20,6 +20,14 @@ namespace asyncore {
 struct Binding {
   Napi::FunctionReference osErrorCtor;  // lib/errors.ts OSError, set by init()
   std::vector<uint8_t> scratch;         // recv() reads here, then copies n bytes out
+  // recvScratch() reads into this buffer, made by recvBuffer(): lib/socket.ts
+  // keeps it private and copies out what was read. Held (and its ArrayBuffer
+  // checked for detachment) so the pointer stays valid; a call naming an
+  // older generation reads nothing, so a second caller cannot confuse the first.
+  Napi::Reference<Napi::ArrayBuffer> recvArrayBuffer;
+  uint8_t* recvBuf = nullptr;
+  size_t recvBufLen = 0;
+  int64_t recvBufGen = 0;               // which recvBuffer() call made it
   std::vector<pollfd> pollfds;          // reused by pollInto(), grown by doubling
 #if defined(__linux__)
   std::vector<epoll_event> epollEvents; // reused by epollWait()

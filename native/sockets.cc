@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <cerrno>
 #include <cstring>
@@ -107,6 +108,14 @@ static Napi::Value Dup(const Napi::CallbackInfo& info) {
 static Napi::Value SetBlocking(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   bool blocking = ArgBool(info, 1, "flag");
+#if defined(FIONBIO)
+  // One syscall (as CPython's setblocking), where fcntl takes two: every
+  // accepted connection comes through here.
+  int on = blocking ? 0 : 1;
+  if (ioctl(fd, FIONBIO, &on) == 0) return info.Env().Undefined();
+  if (errno == EBADF) ThrowErrno(info.Env(), errno, "ioctl");
+  // Not a socket the ioctl knows (some file types): fcntl below.
+#endif
   int flags = fcntl(fd, F_GETFL);
   if (flags == -1) ThrowErrno(info.Env(), errno, "fcntl");
   int want = blocking ? (flags & ~O_NONBLOCK) : (flags | O_NONBLOCK);
@@ -316,6 +325,48 @@ static Napi::Value RecvInto(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(r));
 }
 
+// recvBuffer(size) -> [Buffer, generation]: a new buffer of `size` bytes that
+// recvScratch() reads into from now on (the previous one is let go). The hot
+// recv path: with the buffer known here, a call passes only integers, and
+// lib/socket.ts copies out exactly the bytes received.
+static Napi::Value RecvBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t size = static_cast<size_t>(ArgInt(info, 0, "size", 1, static_cast<int64_t>(kScratchKeep)));
+  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, size);
+  Binding* bd = GetBinding(env);
+  bd->recvArrayBuffer = Napi::Persistent(buf.ArrayBuffer());
+  bd->recvBuf = buf.Data();
+  bd->recvBufLen = size;
+  bd->recvBufGen = bd->recvBufGen == INT32_MAX ? 1 : bd->recvBufGen + 1;
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(uint32_t{0}, buf);
+  out.Set(uint32_t{1}, Napi::Number::New(env, bd->recvBufGen));
+  return out;
+}
+
+// recvScratch(fd, n, flags, generation) -> bytes received into the buffer of
+// that recvBuffer() generation; -1, reading nothing, when another buffer has
+// replaced it since (the caller then asks for a new one).
+static Napi::Value RecvScratch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Binding* bd = GetBinding(env);
+  int fd = ArgFd(info, 0);
+  int64_t n = ArgInt(info, 1, "bufsize", 0, kMaxRead);
+  int flags = static_cast<int>(ArgInt(info, 2, "flags", 0, INT32_MAX));
+  int64_t gen = ArgInt(info, 3, "generation", 0, INT32_MAX);
+  bool detached = true;
+  if (bd->recvBuf != nullptr && gen == bd->recvBufGen) {
+    napi_value ab = bd->recvArrayBuffer.Value();
+    NAPI_THROW_IF_FAILED(env, napi_is_detached_arraybuffer(env, ab, &detached), Napi::Value());
+  }
+  if (detached || static_cast<uint64_t>(n) > bd->recvBufLen) return Napi::Number::New(env, -1);
+  ssize_t r;
+  do r = recv(fd, bd->recvBuf, static_cast<size_t>(n), flags);
+  while (r == -1 && errno == EINTR);
+  if (r == -1) ThrowErrno(env, errno, "recv");
+  return Napi::Number::New(env, static_cast<double>(r));
+}
+
 // recvfrom(fd, n, flags?) -> [Buffer, address]
 static Napi::Value Recvfrom(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -403,6 +454,7 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
       {"accept", Accept},           {"shutdown", Shutdown},       {"getsockname", Getsockname},
       {"getpeername", Getpeername}, {"send", Send},               {"sendto", Sendto},
       {"recv", Recv},               {"recvInto", RecvInto},       {"recvfrom", Recvfrom},
+      {"recvBuffer", RecvBuffer},   {"recvScratch", RecvScratch},
       {"read", Read},               {"write", Write},             {"setsockopt", Setsockopt},
       {"getsockopt", Getsockopt},
   };

@@ -105,6 +105,25 @@ linux('epoll backend', () => {
     for (const [, b] of pairs) b.close();
   });
 
+  test('a channel that closes its socket leaves the set with no epoll_ctl (the kernel dropped it with the file); one that stays open is deleted', () => {
+    const pairs = Array.from({ length: 4 }, () => socket.socketpair());
+    const recs = pairs.map(([a]) => new Recorder(a, map));
+    loop({ map, backend: 'epoll', timeout: 0, count: 1 });
+    recs[0].close(); // closes the socket: the usual way a connection ends
+    recs[1].delChannel(); // leaves the map, socket still open
+    const after = ctlCalls(() => loop({ map, backend: 'epoll', timeout: 0, count: 1 }));
+    expect(after.calls).toEqual([[DEL, pairs[1][0].fileno(), 0]]);
+    // The closed one's number, reused at once, is a fresh registration that works.
+    const [x, y] = socket.socketpair();
+    const again = new Recorder(x, map);
+    y.send('hi');
+    loop({ map, backend: 'epoll', timeout: 0, count: 2 });
+    expect(again.events).toContain('data:hi');
+    pairs[1][0].close();
+    for (const [, b] of pairs) b.close();
+    y.close();
+  });
+
   test('asks every channel readable() then writable() each pass, as poll2 does', () => {
     const [a, b] = socket.socketpair();
     const rec = new Recorder(a, map);

@@ -238,6 +238,12 @@ const TEMPLATES: Record<string, Template> = {
     args: (c) => [c.a, Buffer.alloc(8), 0, 8, 0],
     badFd: { index: 0, gives: 'throws' },
   },
+  recvBuffer: { kinds: [{ k: 'int', min: 1, max: 2 ** 20 }], args: () => [16] },
+  recvScratch: {
+    kinds: [fd, { k: 'int', min: 0, max: 2 ** 30 }, int32Range(0), int32Range(0)],
+    args: (c) => [c.a, 8, 0, binding.recvBuffer(16)[1]],
+    badFd: { index: 0, gives: 'throws' },
+  },
   recvfrom: { kinds: [fd, { k: 'int', min: 0, max: 2 ** 20 }, optFlags], args: (c) => [c.a, 16, 0], badFd: { index: 0, gives: 'throws' } },
   read: { kinds: [fd, { k: 'int', min: 0, max: 2 ** 30 }], args: (c) => [c.r, 16], badFd: { index: 0, gives: 'throws' } },
   write: { kinds: [fd, { k: 'bytes' }, optOffLen, optOffLen], args: (c) => [c.w, Buffer.from('xy'), 0, 2], badFd: { index: 0, gives: 'throws' } },
@@ -303,7 +309,7 @@ test('every native function the addon exports has a template or is special (keep
   const known = fns.filter((k) => k in TEMPLATES || SPECIAL.has(k));
   // The socket and readiness layers must all be covered; functions other
   // layers add later are still covered by the generic sweep below.
-  for (const name of ['socket', 'socketpair', 'pipe', 'close', 'dup', 'setBlocking', 'getBlocking', 'getInheritable', 'setInheritable', 'bind', 'listen', 'connectEx', 'accept', 'shutdown', 'getsockname', 'getpeername', 'send', 'sendto', 'recv', 'recvInto', 'recvfrom', 'read', 'write', 'setsockopt', 'getsockopt', 'selectInto', 'pollInto', 'strerror', 'errnoException', 'init']) {
+  for (const name of ['socket', 'socketpair', 'pipe', 'close', 'dup', 'setBlocking', 'getBlocking', 'getInheritable', 'setInheritable', 'bind', 'listen', 'connectEx', 'accept', 'shutdown', 'getsockname', 'getpeername', 'send', 'sendto', 'recv', 'recvInto', 'recvBuffer', 'recvScratch', 'recvfrom', 'read', 'write', 'setsockopt', 'getsockopt', 'selectInto', 'pollInto', 'strerror', 'errnoException', 'init']) {
     expect(known).toContain(name);
   }
   if (linux) for (const name of ['epollCreate', 'epollCtl', 'epollWait']) expect(known).toContain(name);

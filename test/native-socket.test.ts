@@ -515,6 +515,27 @@ describe('data transfer semantics', () => {
     expect(r.recv(10)).toHaveLength(0);
   });
 
+  test('recv() stays exact when something else replaces the addon\'s receive buffer between calls', () => {
+    const [a, b] = socket.socketpair();
+    own.sock(a);
+    own.sock(b);
+    a.send('first');
+    expect(b.recv(100).toString()).toBe('first');
+    const [other, generation] = binding.recvBuffer(8); // another caller takes the buffer over
+    a.send('second, longer than eight bytes');
+    const got = b.recv(100);
+    expect(got.toString()).toBe('second, longer than eight bytes');
+    // The other caller's generation is now stale in turn: it reads nothing (-1), no bytes lost.
+    a.send('third');
+    expect(binding.recvScratch(b.fileno(), 8, 0, generation)).toBe(-1);
+    expect(b.recv(100).toString()).toBe('third');
+    expect(other.length).toBe(8);
+    // Results are copies: later reads do not change earlier results.
+    a.send('x'.repeat(50));
+    b.recv(100);
+    expect(got.toString()).toBe('second, longer than eight bytes');
+  });
+
   test('MSG_PEEK leaves the data queued', () => {
     const [a, b] = own.pair();
     a.send('peekaboo');
@@ -588,6 +609,21 @@ describe('fd flags', () => {
     expect(binding.getBlocking(s.fileno())).toBe(false);
     s.setblocking(true);
     expect(binding.getBlocking(s.fileno())).toBe(true);
+  });
+
+  test('setBlocking works on pipes as on sockets (one ioctl, fcntl where the ioctl is refused)', () => {
+    const [r, w] = binding.pipe();
+    try {
+      for (const fd of [r, w]) {
+        binding.setBlocking(fd, false);
+        expect(binding.getBlocking(fd)).toBe(false);
+        binding.setBlocking(fd, true);
+        expect(binding.getBlocking(fd)).toBe(true);
+      }
+    } finally {
+      binding.close(r);
+      binding.close(w);
+    }
   });
 
   test('an unsupported family is EAFNOSUPPORT', () => {
