@@ -172,8 +172,14 @@ export class Dispatcher {
   closing = false;
   /** The peer's address (connected), the bound one (after `bind()`), or null. Left in place by `close()`. asyncore: `dispatcher.addr`. */
   addr: Address | null = null;
-  /** Log types that `logInfo` drops; by default only 'warning' (item 56). asyncore: `dispatcher.ignore_log_types`. */
-  ignoreLogTypes: Set<string> = new Set(['warning']);
+  private ownIgnoreLogTypes: Set<string> | null = null;
+  /** Log types that `logInfo` drops; by default only 'warning' (item 56). Each channel's own set, made when first used. asyncore: `dispatcher.ignore_log_types`. */
+  get ignoreLogTypes(): Set<string> {
+    return (this.ownIgnoreLogTypes ??= new Set(['warning']));
+  }
+  set ignoreLogTypes(types: Set<string>) {
+    this.ownIgnoreLogTypes = types;
+  }
   /**
    * The socket (or, for a `FileDispatcher`, the `FileWrapper`); null until one is
    * set. Left in place by `close()`. asyncore: `dispatcher.socket`.

@@ -417,6 +417,14 @@ describe('UDP', () => {
     expect(outcome(() => t.sendto('x', ['127.0.0.1', 70000]))).toBe('RangeError');
   });
 
+  test('IPv4 addresses come back as dotted quads, every octet width', () => {
+    for (const host of ['10.200.3.255', '1.10.100.0', '192.168.0.1', '99.9.0.254']) {
+      const u = own.sock(new socket.Socket(socket.AF_INET, socket.SOCK_DGRAM));
+      u.connect([host, 9]); // a UDP connect only records the peer
+      expect(u.getpeername()).toEqual([host, 9]);
+    }
+  });
+
   test('a datagram larger than the buffer is truncated; MSG_TRUNC reports the real length', () => {
     const r = own.sock(new socket.Socket(socket.AF_INET, socket.SOCK_DGRAM));
     r.bind(['127.0.0.1', 0]);

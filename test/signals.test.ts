@@ -32,7 +32,7 @@ interface Child {
 }
 
 function startChild(mode: string, backend: BackendName): Child {
-  const proc = spawn(process.execPath, [path.join(FIXTURES, 'signal-child.js'), mode, backend], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [path.join(FIXTURES, 'signal-child.js'), mode, backend], { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
   let buf = '';
@@ -152,6 +152,9 @@ describe.each(backends)('signals, %s backend', (backend) => {
     const result = JSON.parse((await c.waitLine(/^RESULT /, 30000)).slice(7));
     stop = true;
     await signaller;
+    // Only now may the child exit: a SIGUSR1 that met it while Node was tearing down
+    // (signal handlers gone) would kill it, a race of the test and not of the library.
+    c.proc.stdin!.end();
     const { code, signal } = await c.exited;
     expect(c.stderr()).toBe('');
     expect(signal).toBeNull();

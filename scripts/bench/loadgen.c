@@ -108,6 +108,7 @@ static uint64_t nsamples_seen;
 static uint32_t nsamples;
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t churn_seq;
+static uint64_t fast_connects; /* churn: connections whose message went out straight after connect() */
 static long connected_count;
 
 static double now(void) {
@@ -229,11 +230,14 @@ static void count_error(uint64_t *which) {
     total_errors++;
 }
 
+static int write_upto(conn_t *c, uint64_t upto);
+
 static void conn_open(conn_t *c) {
     int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) die("socket");
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* churn sends one message per connection, which Nagle never holds back */
+    if (opt_mode != M_CHURN) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (opt_src_ips > 0) {
         /* spread the connections over source addresses 127.0.0.2 … so that the
            TIME_WAIT sockets of earlier connections do not crowd the ephemeral
@@ -255,9 +259,34 @@ static void conn_open(conn_t *c) {
         c->state = S_DEAD;
         return;
     }
-    struct epoll_event e = {.events = EPOLLOUT, .data.ptr = c};
+    uint32_t events = EPOLLOUT;
+    if (opt_mode == M_CHURN) {
+        /* On loopback the handshake is normally complete when connect()
+           returns: send the message at once and wait only for the echo
+           (saves the generator an EPOLLOUT wake-up, a getsockopt and an
+           epoll_ctl per connection, so that it stays ahead of fast servers).
+           A socket still connecting refuses with EAGAIN, sends nothing, and
+           takes the usual path: EPOLLOUT, SO_ERROR, then the message. */
+        c->msg_end = (uint64_t)opt_size;
+        int r = write_upto(c, c->msg_end);
+        if (r < 0) {
+            close(fd);
+            c->fd = -1;
+            c->state = S_DEAD;
+            return;
+        }
+        if (c->sent > 0) {
+            c->state = S_ACTIVE;
+            connected_count++;
+            events = r > 0 ? (EPOLLIN | EPOLLOUT) : EPOLLIN;
+            fast_connects++;
+        } else {
+            c->msg_end = 0;
+        }
+    }
+    struct epoll_event e = {.events = events, .data.ptr = c};
     if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) < 0) die("epoll_ctl ADD");
-    c->events = EPOLLOUT;
+    c->events = events;
 }
 
 /* Write as much of [c->sent, upto) as the socket takes.  Returns 0 when all
@@ -608,6 +637,7 @@ int main(int argc, char **argv) {
            opt_port, opt_conns, opt_size);
     if (opt_mode == M_STREAM) printf("\"window\":%ld,", opt_window);
     if (opt_src_ips > 0) printf("\"src_ips\":%ld,", opt_src_ips);
+    if (opt_mode == M_CHURN) printf("\"fast_connects\":%llu,", (unsigned long long)fast_connects);
     printf("\"warmup_s\":%.3f,\"duration_s\":%.6f,\"ops\":%llu,\"ops_per_s\":%.3f,", opt_warmup, elapsed,
            (unsigned long long)ops, elapsed > 0 ? ops / elapsed : 0.0);
     printf("\"bytes\":%llu,\"mb_per_s\":%.3f,", (unsigned long long)bytes_echoed,
