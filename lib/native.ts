@@ -30,10 +30,10 @@ export interface NativeBinding {
   bind: Fn<[fd: number, family: number, address: unknown], void>;
   listen: Fn<[fd: number, backlog: number], void>;
   connectEx: Fn<[fd: number, family: number, address: unknown], number>;
-  accept: Fn<[fd: number], [number, unknown]>;
+  accept: Fn<[fd: number, compact?: boolean], [number, unknown]>;
   shutdown: Fn<[fd: number, how: number], void>;
-  getsockname: Fn<[fd: number], unknown>;
-  getpeername: Fn<[fd: number], unknown>;
+  getsockname: Fn<[fd: number, compact?: boolean], unknown>;
+  getpeername: Fn<[fd: number, compact?: boolean], unknown>;
   send: Fn<[fd: number, data: Bytes, offset?: number, length?: number, flags?: number], number>;
   sendto: Fn<[fd: number, data: Bytes, offset: number | undefined, length: number | undefined, flags: number, family: number, address: unknown], number>;
   recv: Fn<[fd: number, n: number, flags?: number], Buffer>;

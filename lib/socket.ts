@@ -179,6 +179,18 @@ function recvCopy(fd: number, bufsize: number, flags: number): Buffer {
   return out;
 }
 
+/**
+ * An address from the addon's compact form: AF_INET comes as one number,
+ * host * 65536 + port (building the array and string in C++ cost more than
+ * the syscall); every other family comes as it is.
+ */
+function expandAddress(a: unknown): Address {
+  if (typeof a !== 'number') return a as Address;
+  const port = a % 65536;
+  const h = (a - port) / 65536;
+  return [`${h >>> 24}.${(h >>> 16) & 255}.${(h >>> 8) & 255}.${h & 255}`, port];
+}
+
 /** Set by `Socket#accept()` while it wraps the fd accept(2) just returned. */
 let adoptingAccepted = false;
 
@@ -285,7 +297,8 @@ export class Socket {
 
   /** Accept a connection: `[socket, address]`. The new socket is blocking, as Python's (asyncore makes it non-blocking). Python: `socket.accept()`. */
   accept(): [Socket, Address] {
-    const [fd, addr] = binding.accept(this.live('accept'));
+    const [fd, compact] = binding.accept(this.live('accept'), true);
+    const addr = expandAddress(compact);
     adoptingAccepted = true; // a fresh, blocking fd: nothing to validate (saves an fcntl per connection)
     try {
       return [new Socket(this.family, this.type, this.proto, fd), addr as Address];
@@ -367,12 +380,12 @@ export class Socket {
 
   /** The local address, e.g. the port the kernel picked for port 0. Python: `socket.getsockname()`. */
   getsockname(): Address {
-    return binding.getsockname(this.live('getsockname')) as Address;
+    return expandAddress(binding.getsockname(this.live('getsockname'), true));
   }
 
   /** The remote address; OSError ENOTCONN when not connected. Python: `socket.getpeername()`. */
   getpeername(): Address {
-    return binding.getpeername(this.live('getpeername')) as Address;
+    return expandAddress(binding.getpeername(this.live('getpeername'), true));
   }
 
   /**

@@ -109,6 +109,11 @@ bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return b;
 }
 
+bool ArgBoolOr(const Napi::CallbackInfo& info, size_t i, const char* name, bool dflt) {
+  if (IsNullish(info.Env(), RawArg(info, i))) return dflt;
+  return ArgBool(info, i, name);
+}
+
 static size_t ElementSize(napi_typedarray_type type) {
   switch (type) {
     case napi_int8_array: case napi_uint8_array: case napi_uint8_clamped_array: return 1;

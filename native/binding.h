@@ -54,6 +54,7 @@ int64_t ArgIntOr(const Napi::CallbackInfo& info, size_t i, const char* name,
                  int64_t min, int64_t max, int64_t dflt);
 double ArgNumber(const Napi::CallbackInfo& info, size_t i, const char* name);
 bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* name);
+bool ArgBoolOr(const Napi::CallbackInfo& info, size_t i, const char* name, bool dflt);
 
 struct Bytes {
   uint8_t* data;
@@ -73,6 +74,8 @@ int32_t* ArgInt32Array(const Napi::CallbackInfo& info, size_t i, const char* nam
 socklen_t ParseAddress(Napi::Env env, int family, Napi::Value addr,
                        sockaddr_storage* out, const char* syscall);
 Napi::Value FormatAddress(Napi::Env env, const sockaddr_storage* ss, socklen_t len);
+// AF_INET as host * 65536 + port (one number); other families as FormatAddress().
+Napi::Value FormatAddressCompact(Napi::Env env, const sockaddr_storage* ss, socklen_t len);
 
 // ---- time.cc ---------------------------------------------------------------
 int64_t NowMs();

@@ -195,8 +195,10 @@ static Napi::Value ConnectEx(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), err);
 }
 
+// accept(fd, compact?) -> [fd, address]; compact: an AF_INET address as one number (FormatAddressCompact)
 static Napi::Value Accept(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
+  bool compact = ArgBoolOr(info, 1, "compact", false);
   sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
   socklen_t len;
@@ -220,7 +222,7 @@ static Napi::Value Accept(const Napi::CallbackInfo& info) {
   PrepareNewSocket(nfd);
   Napi::Array a = Napi::Array::New(info.Env(), 2);
   a.Set(uint32_t{0}, Napi::Number::New(info.Env(), nfd));
-  a.Set(uint32_t{1}, FormatAddress(info.Env(), &ss, len));
+  a.Set(uint32_t{1}, compact ? FormatAddressCompact(info.Env(), &ss, len) : FormatAddress(info.Env(), &ss, len));
   return a;
 }
 
@@ -231,15 +233,17 @@ static Napi::Value Shutdown(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// getsockname/getpeername(fd, compact?) -> address; compact as for accept()
 static Napi::Value NameOf(const Napi::CallbackInfo& info, bool peer) {
   int fd = ArgFd(info, 0);
+  bool compact = ArgBoolOr(info, 1, "compact", false);
   sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
   socklen_t len = sizeof ss;
   int rc = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len)
                 : getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
   if (rc == -1) ThrowErrno(info.Env(), errno, peer ? "getpeername" : "getsockname");
-  return FormatAddress(info.Env(), &ss, len);
+  return compact ? FormatAddressCompact(info.Env(), &ss, len) : FormatAddress(info.Env(), &ss, len);
 }
 static Napi::Value Getsockname(const Napi::CallbackInfo& info) { return NameOf(info, false); }
 static Napi::Value Getpeername(const Napi::CallbackInfo& info) { return NameOf(info, true); }

@@ -417,6 +417,19 @@ describe('UDP', () => {
     expect(outcome(() => t.sendto('x', ['127.0.0.1', 70000]))).toBe('RangeError');
   });
 
+  test("the binding's compact address form: AF_INET as host * 65536 + port, other families unchanged; a non-boolean flag is a TypeError", () => {
+    const u = own.sock(new socket.Socket(socket.AF_INET, socket.SOCK_DGRAM));
+    u.connect(['10.1.2.3', 4567]);
+    expect(binding.getpeername(u.fileno(), true)).toBe(((10 * 256 + 1) * 256 + 2) * 256 * 256 * 256 + 3 * 65536 + 4567);
+    expect(binding.getpeername(u.fileno(), false)).toEqual(['10.1.2.3', 4567]);
+    expect(binding.getpeername(u.fileno())).toEqual(['10.1.2.3', 4567]);
+    const [a, b] = socket.socketpair();
+    own.sock(a);
+    own.sock(b);
+    expect(binding.getsockname(a.fileno(), true)).toBe('');
+    expect(() => binding.getpeername(u.fileno(), 1 as unknown as boolean)).toThrow(expect.objectContaining({ name: 'TypeError' }));
+  });
+
   test('IPv4 addresses come back as dotted quads, every octet width', () => {
     for (const host of ['10.200.3.255', '1.10.100.0', '192.168.0.1', '99.9.0.254']) {
       const u = own.sock(new socket.Socket(socket.AF_INET, socket.SOCK_DGRAM));
