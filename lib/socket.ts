@@ -141,10 +141,9 @@ const RECV_SCRATCH_MAX = 1 << 20;
 const EMPTY = Buffer.alloc(0);
 let recvScratch: Buffer = EMPTY;
 let recvGeneration = 0;
-// The first `recvViewLength` bytes of recvScratch, kept for the next read of the same size:
+// The first bytes of recvScratch, kept for the next read of the same size:
 // Buffer#copy() of part of a buffer makes such a view on every call.
 let recvView: Uint8Array = new Uint8Array(0);
-let recvViewLength = 0;
 
 /** A new scratch buffer of `size` bytes, known to the addon. */
 function newRecvScratch(size: number): void {
@@ -152,8 +151,7 @@ function newRecvScratch(size: number): void {
   // Viewed through a Buffer made here: one made in C++ has another hidden class, and every use missed V8's inline caches.
   recvScratch = Buffer.from(b.buffer, b.byteOffset, b.length);
   recvGeneration = generation;
-  recvViewLength = 0;
-  recvView = new Uint8Array(0);
+  recvView = new Uint8Array(0); // a view of the old buffer: made again at the next read
 }
 newRecvScratch(65536);
 
@@ -170,10 +168,7 @@ function recvCopy(fd: number, bufsize: number, flags: number): Buffer {
   }
   const n = Math.min(got, bufsize); // MSG_TRUNC may report more
   if (n <= 0) return EMPTY;
-  if (n !== recvViewLength) {
-    recvView = new Uint8Array(recvScratch.buffer, recvScratch.byteOffset, n);
-    recvViewLength = n;
-  }
+  if (n !== recvView.length) recvView = new Uint8Array(recvScratch.buffer, recvScratch.byteOffset, n);
   const out = Buffer.allocUnsafe(n);
   out.set(recvView);
   return out;

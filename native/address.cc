@@ -148,23 +148,6 @@ socklen_t ParseAddress(Napi::Env env, int family, Napi::Value addr, sockaddr_sto
   return sizeof(sockaddr_in6);
 }
 
-// Dotted quad into `out` (16 bytes or more), as inet_ntop() writes it but
-// without its printf: every accepted connection's address comes through here
-// (twice: accept() and getpeername()). Returns the length.
-static size_t FormatIPv4(in_addr addr, char* out) {
-  const uint8_t* b = reinterpret_cast<const uint8_t*>(&addr.s_addr);  // network order
-  size_t n = 0;
-  for (int i = 0; i < 4; i++) {
-    unsigned v = b[i];
-    if (v >= 100) out[n++] = static_cast<char>('0' + v / 100);
-    if (v >= 10) out[n++] = static_cast<char>('0' + v / 10 % 10);
-    out[n++] = static_cast<char>('0' + v % 10);
-    if (i < 3) out[n++] = '.';
-  }
-  out[n] = '\0';
-  return n;
-}
-
 // An AF_INET address as one number, host * 65536 + port (48 bits: exact in a
 // double), which lib/socket.ts turns into [host, port]. An array and a string
 // built through Node-API cost some 3,000 instructions, twice per accepted
@@ -185,11 +168,9 @@ Napi::Value FormatAddress(Napi::Env env, const sockaddr_storage* ss, socklen_t l
   switch (ss->ss_family) {
     case AF_INET: {
       const sockaddr_in* sin = reinterpret_cast<const sockaddr_in*>(ss);
-      size_t n = FormatIPv4(sin->sin_addr, host);
-      napi_value h;
-      NAPI_THROW_IF_FAILED(env, napi_create_string_latin1(env, host, n, &h), Napi::Value());
+      inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
       Napi::Array a = Napi::Array::New(env, 2);
-      a.Set(uint32_t{0}, h);
+      a.Set(uint32_t{0}, Napi::String::New(env, host));
       a.Set(uint32_t{1}, Napi::Number::New(env, ntohs(sin->sin_port)));
       return a;
     }
