@@ -19,7 +19,7 @@ import { OSError } from './errors';
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDHUP } from './select';
 import { socketMap, type Dispatcher, type SocketMap } from './dispatcher';
 import {
-  acquire,
+  askSnapshot,
   backendReleasers,
   extraBackends,
   extraPrepares,
@@ -27,7 +27,6 @@ import {
   readwrite,
   release,
   runPass,
-  snapshot,
   type MirrorSource,
   type PassScratch,
   type PreparedPass,
@@ -490,28 +489,23 @@ class EpollPass implements PreparedPass {
  */
 export const prepareEpoll: PreparePass = (timeout, map) => {
   const ms = pollTimeoutMs(timeout);
-  if (map.size === 0) return null;
-  const set = interestFor(map);
-  const s = acquire(map);
-  let n = 0;
-  try {
-    n = snapshot(map, s);
-    const { fds, objs } = s;
-    set.begin();
-    for (let i = 0; i < n; i++) {
-      const obj = objs[i]!;
-      let mask = 0;
-      if (obj.readable()) mask |= POLLIN | POLLPRI;
-      if (obj.writable() && !obj.accepting) mask |= POLLOUT; // accepting sockets should not be writable
-      set.update(fds[i], obj, obj.socket, mask);
-    }
-    if (set.size > n) set.sweep(); // some fds left the map since the last pass
-    return new EpollPass(map, set, s, n, ms);
-  } catch (err) {
-    release(s, n);
-    throw err;
-  }
+  return map.size === 0 ? null : askSnapshot(map, ms, askEpoll);
 };
+
+function askEpoll(map: SocketMap, s: PassScratch, n: number, ms: number): PreparedPass {
+  const set = interestFor(map);
+  const { fds, objs } = s;
+  set.begin();
+  for (let i = 0; i < n; i++) {
+    const obj = objs[i]!;
+    let mask = 0;
+    if (obj.readable()) mask |= POLLIN | POLLPRI;
+    if (obj.writable() && !obj.accepting) mask |= POLLOUT; // accepting sockets should not be writable
+    set.update(fds[i], obj, obj.socket, mask);
+  }
+  if (set.size > n) set.sweep(); // some fds left the map since the last pass
+  return new EpollPass(map, set, s, n, ms);
+}
 
 /**
  * One epoll pass: asyncore's `poll2` with a kernel interest set kept across

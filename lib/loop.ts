@@ -88,8 +88,8 @@ function newScratch(size = 64): PassScratch {
   return { fds: new Int32Array(size), events: new Int32Array(size), revents: new Int32Array(size), objs: new Array(size), busy: false };
 }
 
-/** The map's scratch space; a pass nested inside a handler of the same map gets its own. @internal */
-export function acquire(map: SocketMap): PassScratch {
+/** The map's scratch space; a pass nested inside a handler of the same map gets its own. */
+function acquire(map: SocketMap): PassScratch {
   let s = scratchByMap.get(map);
   if (s === undefined) {
     s = newScratch();
@@ -111,8 +111,8 @@ function clearObjs(objs: Array<Dispatcher | undefined>, n: number): void {
   for (let i = 0; i < n; i++) objs[i] = undefined;
 }
 
-/** Copy the map into the scratch arrays: the pass works on this snapshot (item 12). @internal */
-export function snapshot(map: SocketMap, s: PassScratch): number {
+/** Copy the map into the scratch arrays: the pass works on this snapshot (item 12). */
+function snapshot(map: SocketMap, s: PassScratch): number {
   const n = map.size;
   if (s.fds.length < n) {
     let cap = s.fds.length;
@@ -129,6 +129,28 @@ export function snapshot(map: SocketMap, s: PassScratch): number {
     i++;
   }
   return n;
+}
+
+/**
+ * The start every backend's pass shares: take the map's scratch, copy the map
+ * into it (item 12), and let `ask` put the questions to the `n` channels and
+ * build the pass, which gives the scratch back when it finishes; if asking
+ * throws, it is given back here. @internal
+ */
+export function askSnapshot<T>(
+  map: SocketMap,
+  arg: T,
+  ask: (map: SocketMap, s: PassScratch, n: number, arg: T) => PreparedPass,
+): PreparedPass {
+  const s = acquire(map);
+  let n = 0;
+  try {
+    n = snapshot(map, s);
+    return ask(map, s, n, arg);
+  } catch (err) {
+    release(s, n);
+    throw err;
+  }
 }
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
@@ -301,31 +323,24 @@ class SelectPass extends ScratchPass {
 }
 
 /** Ask every channel of the snapshot; readers, writers and (both) exceptional fds go in the select sets (item 13). */
-export const prepareSelect: PreparePass = (timeout, map) => {
-  if (map.size === 0) return null;
-  const s = acquire(map);
-  let n = 0;
-  try {
-    n = snapshot(map, s);
-    const { fds, events, objs } = s;
-    let k = 0;
-    for (let i = 0; i < n; i++) {
-      const obj = objs[i]!;
-      const isR = obj.readable();
-      const isW = obj.writable();
-      if (!isR && !isW) continue;
-      fds[k] = fds[i];
-      objs[k] = obj;
-      // accepting sockets should not be writable; but both go in the exceptional set (item 13)
-      events[k] = (isR ? SEL_R : 0) | (isW && !obj.accepting ? SEL_W : 0) | SEL_X;
-      k++;
-    }
-    return new SelectPass(map, s, n, k, timeout);
-  } catch (err) {
-    release(s, n);
-    throw err;
+export const prepareSelect: PreparePass = (timeout, map) => (map.size === 0 ? null : askSnapshot(map, timeout, askSelect));
+
+function askSelect(map: SocketMap, s: PassScratch, n: number, timeout: number | null): PreparedPass {
+  const { fds, events, objs } = s;
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const obj = objs[i]!;
+    const isR = obj.readable();
+    const isW = obj.writable();
+    if (!isR && !isW) continue;
+    fds[k] = fds[i];
+    objs[k] = obj;
+    // accepting sockets should not be writable; but both go in the exceptional set (item 13)
+    events[k] = (isR ? SEL_R : 0) | (isW && !obj.accepting ? SEL_W : 0) | SEL_X;
+    k++;
   }
-};
+  return new SelectPass(map, s, n, k, timeout);
+}
 
 /**
  * One select() pass (asyncore's `poll`): readers, then writers, then
@@ -404,30 +419,25 @@ class PollPass extends ScratchPass {
 /** Ask every channel of the snapshot: readable adds POLLIN|POLLPRI, writable (not accepting) POLLOUT (item 20). */
 export const preparePoll: PreparePass = (timeout, map) => {
   const ms = pollTimeoutMs(timeout);
-  if (map.size === 0) return null;
-  const s = acquire(map);
-  let n = 0;
-  try {
-    n = snapshot(map, s);
-    const { fds, events, objs } = s;
-    let k = 0;
-    for (let i = 0; i < n; i++) {
-      const obj = objs[i]!;
-      let flags = 0;
-      if (obj.readable()) flags |= POLLIN | POLLPRI;
-      if (obj.writable() && !obj.accepting) flags |= POLLOUT; // accepting sockets should not be writable
-      if (flags === 0) continue;
-      fds[k] = fds[i];
-      objs[k] = obj;
-      events[k] = flags;
-      k++;
-    }
-    return new PollPass(map, s, n, k, ms);
-  } catch (err) {
-    release(s, n);
-    throw err;
-  }
+  return map.size === 0 ? null : askSnapshot(map, ms, askPoll);
 };
+
+function askPoll(map: SocketMap, s: PassScratch, n: number, ms: number): PreparedPass {
+  const { fds, events, objs } = s;
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const obj = objs[i]!;
+    let flags = 0;
+    if (obj.readable()) flags |= POLLIN | POLLPRI;
+    if (obj.writable() && !obj.accepting) flags |= POLLOUT; // accepting sockets should not be writable
+    if (flags === 0) continue;
+    fds[k] = fds[i];
+    objs[k] = obj;
+    events[k] = flags;
+    k++;
+  }
+  return new PollPass(map, s, n, k, ms);
+}
 
 /**
  * One poll() pass (asyncore's `poll2`): every ready fd is handed to
