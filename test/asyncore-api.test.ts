@@ -11,25 +11,12 @@ import './helpers/native';
 import { constants as osConstants } from 'node:os';
 import { Dispatcher, closeAll, loop, socket, socketMap, OSError, type SocketMap, type Address } from '../lib';
 import { loopUntil, loopWaitingForFlag, tmpUnixPath, unlinkQuiet, unlinkTmpPaths } from './helpers/loop';
+import { ipv6Loopback } from './helpers/raw';
 
 const { EINPROGRESS } = osConstants.errno;
 const { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_LINGER, MSG_OOB } = socket;
 
-/** IPv6 counts as available when a socket can be bound to ::1 (containers may lack it). */
-const ipv6Usable: boolean = (() => {
-  if (!socket.hasIpv6) return false;
-  try {
-    const s = new socket.Socket(AF_INET6);
-    try {
-      s.bind(['::1', 0]);
-      return true;
-    } finally {
-      s.close();
-    }
-  } catch {
-    return false;
-  }
-})();
+const ipv6Usable = ipv6Loopback;
 
 interface FamilyCase {
   name: string;

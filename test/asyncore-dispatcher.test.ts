@@ -11,6 +11,7 @@ import { constants as osConstants } from 'node:os';
 import { binding } from '../lib/native';
 import { Dispatcher, DispatcherWithSend, OSError, closeAll, loop, read, select, socket, socketMap, type Address, type SocketMap } from '../lib';
 import { captureOutput, isFdOpen, lines, loopUntil, tmpUnixPath, unlinkTmpPaths } from './helpers/loop';
+import { ipv6Loopback } from './helpers/raw';
 
 const E = osConstants.errno;
 const { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_LINGER } = socket;
@@ -62,20 +63,7 @@ function lingerZero(): Buffer {
   return b;
 }
 
-const ipv6Usable: boolean = (() => {
-  if (!socket.hasIpv6) return false;
-  try {
-    const s = new socket.Socket(AF_INET6);
-    try {
-      s.bind(['::1', 0]);
-      return true;
-    } finally {
-      s.close();
-    }
-  } catch {
-    return false;
-  }
-})();
+const ipv6Usable = ipv6Loopback;
 
 beforeEach(() => {
   map = new Map();

@@ -13,8 +13,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { OSError, socket, select } from '../../lib';
 import { binding } from '../../lib/native';
+import { hasProcFd, unlinkQuiet } from './loop';
 
 export { binding };
+// The general helpers, shared with the asyncore tests.
+export { hasProcFd, sleepSync, unlinkQuiet } from './loop';
 
 /** 'returned', or the thrown error's class name ('TypeError', 'OSError', …). */
 export function outcome(fn: () => unknown): string {
@@ -51,18 +54,6 @@ export function tmpSockPath(tag: string): string {
   return path.join(os.tmpdir(), `asyncore-raw-${process.pid}-${tag}-${++pathSeq}.sock`);
 }
 
-export function unlinkQuiet(p: string): void {
-  try {
-    fs.unlinkSync(p);
-  } catch {
-    /* already gone */
-  }
-}
-
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
-export function sleepSync(ms: number): void {
-  if (ms > 0) Atomics.wait(sleepCell, 0, 0, ms);
-}
 
 /** Wait (bounded, default 5 s) until `fd` is readable; false on timeout. */
 export function waitReadable(fd: number | { fileno(): number }, seconds = 5): boolean {
@@ -87,7 +78,6 @@ export function openFdTable(): Map<number, string> {
   return out;
 }
 
-export const hasProcFd = fs.existsSync('/proc/self/fd');
 
 /** Kinds of fd the raw tests create: the ones a leak check looks at. */
 const OURS = /^(socket:|pipe:|anon_inode:\[?eventpoll)/;
@@ -178,13 +168,15 @@ export function tcpListener(own: Owned, family: number = socket.AF_INET): socket
 /** True when AF_INET6 sockets exist and ::1 can be bound (a container may have IPv6 off on lo). */
 export const ipv6Loopback: boolean = (() => {
   if (!socket.hasIpv6) return false;
-  const s = new socket.Socket(socket.AF_INET6, socket.SOCK_STREAM);
   try {
-    s.bind(['::1', 0]);
-    return true;
+    const s = new socket.Socket(socket.AF_INET6, socket.SOCK_STREAM);
+    try {
+      s.bind(['::1', 0]);
+      return true;
+    } finally {
+      s.close();
+    }
   } catch {
     return false;
-  } finally {
-    s.close();
   }
 })();
