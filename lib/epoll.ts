@@ -16,7 +16,7 @@ import { constants as osConstants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { binding } from './native';
 import { OSError } from './errors';
-import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDHUP } from './select';
+import { grownCapacity, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDHUP } from './select';
 import { socketMap, type Dispatcher, type SocketMap } from './dispatcher';
 import {
   askSnapshot,
@@ -159,8 +159,7 @@ export class EpollInterest {
   }
 
   private grow(fd: number): void {
-    let cap = this.kind.length;
-    while (cap <= fd) cap *= 2;
+    const cap = grownCapacity(this.kind.length, fd + 1);
     const kind = new Uint8Array(cap);
     const mask = new Int32Array(cap);
     const tag = new Int32Array(cap);
@@ -305,8 +304,7 @@ export class EpollInterest {
     if (this.released) return 0; // released by a handler in the middle of a pass
     const max = Math.min(Math.max(this.kernelCount, 1), MAX_EVENTS_PER_WAIT);
     if (r.fds.length < max) {
-      let cap = r.fds.length;
-      while (cap < max) cap *= 2;
+      const cap = grownCapacity(r.fds.length, max);
       r.fds = new Int32Array(cap);
       r.events = new Int32Array(cap);
       r.tags = new Int32Array(cap);

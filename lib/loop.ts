@@ -10,7 +10,7 @@
 import { constants as osConstants } from 'node:os';
 import { binding } from './native';
 import { OSError } from './errors';
-import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI } from './select';
+import { grownCapacity, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI } from './select';
 import { DISCONNECTED, mustReraise, socketMap, type Dispatcher, type SocketMap } from './dispatcher';
 
 const { EBADF } = osConstants.errno;
@@ -115,8 +115,7 @@ function clearObjs(objs: Array<Dispatcher | undefined>, n: number): void {
 function snapshot(map: SocketMap, s: PassScratch): number {
   const n = map.size;
   if (s.fds.length < n) {
-    let cap = s.fds.length;
-    while (cap < n) cap *= 2;
+    const cap = grownCapacity(s.fds.length, n);
     s.fds = new Int32Array(cap);
     s.events = new Int32Array(cap);
     s.revents = new Int32Array(cap);

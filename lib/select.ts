@@ -67,14 +67,20 @@ function fdOf(f: FileLike): number {
 }
 
 /** Grow-only Int32Array scratch space, reused across calls. @internal */
+/** The smallest doubling of `current` that holds `needed` elements (the scratch arrays grow this way). @internal */
+export function grownCapacity(current: number, needed: number): number {
+  let cap = current;
+  while (cap < needed) cap *= 2;
+  return cap;
+}
+
 export class IntArrays {
   a = new Int32Array(64);
   b = new Int32Array(64);
   c = new Int32Array(64);
   ensure(n: number): void {
     if (this.a.length >= n) return;
-    let cap = this.a.length;
-    while (cap < n) cap *= 2;
+    const cap = grownCapacity(this.a.length, n);
     this.a = new Int32Array(cap);
     this.b = new Int32Array(cap);
     this.c = new Int32Array(cap);

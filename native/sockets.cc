@@ -43,34 +43,40 @@ static int Family(const Napi::CallbackInfo& info, size_t i) {
 
 // ---- creation and teardown --------------------------------------------------
 
-static Napi::Value Socket(const Napi::CallbackInfo& info) {
-  int family = Family(info, 0);
-  int type = static_cast<int>(ArgInt(info, 1, "type", 0, INT32_MAX));
-  int proto = static_cast<int>(ArgIntOr(info, 2, "proto", 0, INT32_MAX, 0));
+// socket() and socketpair() take the same (family, type, proto?); the type
+// gets close-on-exec where the kernel can set it atomically.
+struct SocketArgs {
+  int family, type, proto;
+};
+static SocketArgs ReadSocketArgs(const Napi::CallbackInfo& info) {
+  SocketArgs a;
+  a.family = Family(info, 0);
+  a.type = static_cast<int>(ArgInt(info, 1, "type", 0, INT32_MAX));
+  a.proto = static_cast<int>(ArgIntOr(info, 2, "proto", 0, INT32_MAX, 0));
 #if defined(SOCK_CLOEXEC)
-  type |= SOCK_CLOEXEC;
+  a.type |= SOCK_CLOEXEC;
 #endif
-  int fd = socket(family, type, proto);
+  return a;
+}
+
+static Napi::Value Socket(const Napi::CallbackInfo& info) {
+  SocketArgs a = ReadSocketArgs(info);
+  int fd = socket(a.family, a.type, a.proto);
   if (fd == -1) ThrowErrno(info.Env(), errno, "socket");
   PrepareNewSocket(fd);
   return Napi::Number::New(info.Env(), fd);
 }
 
 static Napi::Value Socketpair(const Napi::CallbackInfo& info) {
-  int family = Family(info, 0);
-  int type = static_cast<int>(ArgInt(info, 1, "type", 0, INT32_MAX));
-  int proto = static_cast<int>(ArgIntOr(info, 2, "proto", 0, INT32_MAX, 0));
-#if defined(SOCK_CLOEXEC)
-  type |= SOCK_CLOEXEC;
-#endif
+  SocketArgs a = ReadSocketArgs(info);
   int sv[2];
-  if (socketpair(family, type, proto, sv) == -1) ThrowErrno(info.Env(), errno, "socketpair");
+  if (socketpair(a.family, a.type, a.proto, sv) == -1) ThrowErrno(info.Env(), errno, "socketpair");
   PrepareNewSocket(sv[0]);
   PrepareNewSocket(sv[1]);
-  Napi::Array a = Napi::Array::New(info.Env(), 2);
-  a.Set(uint32_t{0}, Napi::Number::New(info.Env(), sv[0]));
-  a.Set(uint32_t{1}, Napi::Number::New(info.Env(), sv[1]));
-  return a;
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(uint32_t{0}, Napi::Number::New(info.Env(), sv[0]));
+  out.Set(uint32_t{1}, Napi::Number::New(info.Env(), sv[1]));
+  return out;
 }
 
 static Napi::Value Pipe(const Napi::CallbackInfo& info) {

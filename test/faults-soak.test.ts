@@ -37,10 +37,17 @@ function run(script: string, args: string[]): Promise<{ code: number | null; sum
   });
 }
 
+/** A run that did not end well leaves its summary and stderr in the log (a rare failure here had none to read). */
+function report(r: { code: number | null; summary: Record<string, unknown> | null; stderr: string }): void {
+  if (r.code === 0 && r.summary !== null && r.summary.ok === true) return;
+  console.error(`exit ${String(r.code)}\nsummary: ${JSON.stringify(r.summary)}\nstderr: ${r.stderr.slice(-4000)}`);
+}
+
 beforeAll(() => ensureDist());
 
 test('soak, short form: connections churn and messages echo with every byte checked, no fd or memory leak', async () => {
   const r = await run('soak.js', ['--duration', '5', '--json']);
+  report(r);
   expect(r.summary).not.toBeNull();
   const s = r.summary as { ok: boolean; failures: string[]; connections: number; messages: number; server: { fdStart: number; fdEnd: number }; clients: { fdStart: number; fdEnd: number } };
   expect(s.failures).toEqual([]);
@@ -54,6 +61,7 @@ test('soak, short form: connections churn and messages echo with every byte chec
 
 test('load, short form: 1000 connections held, 50 ping-ponging, all probed at the end', async () => {
   const r = await run('load.js', ['--connections', '1000', '--active', '50', '--duration', '3', '--json']);
+  report(r);
   expect(r.summary).not.toBeNull();
   const s = r.summary as { ok: boolean; problems: string[]; serverPeakHeld: number; clients: { probed: number; roundTrips: number; failures: string[] } };
   expect(s.problems).toEqual([]);
