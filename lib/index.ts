@@ -35,7 +35,7 @@ export * as socket from './socket';
  * const [r, w] = select.select([sock], [sock], [], 1.5);
  */
 export * as select from './select';
-export { OSError, errnoName, strerror } from './errors';
+export { OSError, GaiError, errnoName, strerror } from './errors';
 export type { Address, BytesLike } from './socket';
 export {
   Dispatcher,
