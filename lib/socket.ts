@@ -113,7 +113,7 @@ export const MSG_WAITALL = c.MSG_WAITALL;
 export const MSG_TRUNC = c.MSG_TRUNC;
 /** The kernel's largest `listen()` backlog. Python: `socket.SOMAXCONN`. */
 export const SOMAXCONN = c.SOMAXCONN;
-/** The sequenced-packet socket type's partner: end of record (SOCK_SEQPACKET). Python: `socket.MSG_EOR`. */
+/** Marks the end of a record (SOCK_SEQPACKET). Python: `socket.MSG_EOR`. */
 export const MSG_EOR = c.MSG_EOR;
 /** `recvmsg()` flag in msgFlags: ancillary data was cut to fit the buffer. Python: `socket.MSG_CTRUNC`. */
 export const MSG_CTRUNC = c.MSG_CTRUNC;
