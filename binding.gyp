@@ -9,6 +9,8 @@
         "native/async_wait.cc",
         "native/constants.cc",
         "native/errors.cc",
+        "native/messages.cc",
+        "native/netdb.cc",
         "native/process.cc",
         "native/readiness.cc",
         "native/sockets.cc"

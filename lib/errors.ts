@@ -1,6 +1,7 @@
 /**
  * The one error shape of the library: `OSError`, as Python's. Every native
- * failure is built by the addon as `new OSError(errno, syscall)`.
+ * failure is built by the addon as `new OSError(errno, syscall)`; a failed
+ * name lookup as its subclass `GaiError` (Python's `socket.gaierror`).
  */
 import { constants as osConstants } from 'node:os';
 import { binding } from './native';
@@ -81,7 +82,56 @@ export class OSError extends Error {
   }
 }
 
-binding.init(OSError);
+// EAI_* values to names, first name first (constants.cc lists the standard ones first).
+const gaiNames: Map<number, string> = new Map();
+for (const [name, value] of Object.entries(binding.constants)) {
+  if (name.startsWith('EAI_') && !gaiNames.has(value)) gaiNames.set(value, name);
+}
+
+/**
+ * A failed name lookup (getaddrinfo): Python's `socket.gaierror`, a subclass
+ * of {@link OSError}. Thrown by `socket.getaddrinfo()`, `gethostbyname()` and
+ * wherever an address's host name is resolved (`bind`, `connect`, `sendto`,
+ * `createConnection`, …).
+ *
+ * Unlike other OSErrors, `errno` is the resolver's `EAI_*` value, as in
+ * Python: negative on Linux/glibc (`socket.EAI_NONAME` is -2), positive on
+ * macOS. `code` names it (`'EAI_NONAME'`, `'EAI_AGAIN'`, …); the message is
+ * the resolver's own text (gai_strerror). A resolver failure that is really
+ * a system error (EAI_SYSTEM) is thrown as a plain OSError with that errno.
+ *
+ * @example
+ * try { socket.getaddrinfo('no-such-host.invalid', 80); }
+ * catch (e) { if (e instanceof GaiError && e.code === 'EAI_NONAME') … }
+ */
+export class GaiError extends OSError {
+  /** The host name that failed to resolve, when there was one. Not in Python. */
+  readonly hostname?: string;
+
+  /**
+   * Python: `socket.gaierror(errno, strerror)`.
+   *
+   * @param errno the `EAI_*` value
+   * @param syscall the failing call (`'getaddrinfo'`)
+   * @param message replaces the default `[Errno N] EAI_…: text (syscall host)` message
+   * @param hostname the name that was looked up
+   */
+  constructor(errno: number, syscall = 'getaddrinfo', message?: string, hostname?: string) {
+    const code = gaiNames.get(errno) ?? `EAI_${String(errno)}`;
+    const text = Number.isInteger(errno) && Math.abs(errno) <= 0x7fffffff ? binding.gaiStrerror(errno) : 'Unknown error';
+    super(errno, syscall, message ?? `[Errno ${String(errno)}] ${code}: ${text} (${syscall}${hostname === undefined ? '' : ` ${hostname}`})`);
+    // OSError named it from the errno table, which does not know EAI_* values.
+    (this as { code: string }).code = code;
+    if (hostname !== undefined) this.hostname = hostname;
+  }
+
+  /** `'GaiError'`. */
+  override get name(): string {
+    return 'GaiError';
+  }
+}
+
+binding.init(OSError, GaiError);
 
 /** True for an OSError whose errno is `errno`. */
 export function isErrno(err: unknown, errno: number): err is OSError {

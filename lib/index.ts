@@ -16,8 +16,12 @@
 /**
  * The raw socket layer, shaped like Python's `socket` module: the `Socket`
  * class, `socketpair()`, `hasIpv6` and the platform's `AF_*`, `SOCK_*`,
- * `SOL_SOCKET`, `SO_*`, `IPPROTO_*`, `TCP_NODELAY`, `SHUT_*` and `MSG_*` constants.
- * Every failure throws {@link OSError}. Python: the `socket` module.
+ * `SOL_SOCKET`, `SO_*`, `IPPROTO_*`, `TCP_NODELAY`, `SHUT_*` and `MSG_*` constants;
+ * the module functions `getaddrinfo()`, `gethostname()`, `getfqdn()`,
+ * `gethostbyname()`, `inetPton()`/`inetNtop()`, `ifNametoindex()` & co,
+ * `fromfd()`, `createConnection()`, `createServer()`, `sendFds()`/`recvFds()`.
+ * Every failure throws {@link OSError} ({@link GaiError} for a failed name
+ * lookup). Python: the `socket` module.
  *
  * @example
  * const [a, b] = socket.socketpair();
@@ -35,7 +39,7 @@ export * as socket from './socket';
  * const [r, w] = select.select([sock], [sock], [], 1.5);
  */
 export * as select from './select';
-export { OSError, errnoName, strerror } from './errors';
+export { OSError, GaiError, errnoName, strerror } from './errors';
 export type { Address, BytesLike } from './socket';
 export {
   Dispatcher,

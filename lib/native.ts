@@ -14,8 +14,9 @@ type Bytes = ArrayBufferView | ArrayBuffer;
 export type AsyncWaitHandle = { readonly __asyncWait: unique symbol };
 
 export interface NativeBinding {
-  init(osErrorClass: Function): void;
+  init(osErrorClass: Function, gaiErrorClass?: Function): void;
   strerror(errno: number): string;
+  gaiStrerror(code: number): string;
   errnoException(errno: number, syscall: string): Error;
 
   socket: Fn<[family: number, type: number, proto?: number], number>;
@@ -30,6 +31,7 @@ export interface NativeBinding {
   bind: Fn<[fd: number, family: number, address: unknown], void>;
   listen: Fn<[fd: number, backlog: number], void>;
   connectEx: Fn<[fd: number, family: number, address: unknown], number>;
+  connectWait: Fn<[fd: number, timeoutMs: number], void>;
   accept: Fn<[fd: number, compact?: boolean], [number, unknown]>;
   shutdown: Fn<[fd: number, how: number], void>;
   getsockname: Fn<[fd: number, compact?: boolean], unknown>;
@@ -45,6 +47,21 @@ export interface NativeBinding {
   write: Fn<[fd: number, data: Bytes, offset?: number, length?: number], number>;
   setsockopt: Fn<[fd: number, level: number, option: number, value: number | Bytes], void>;
   getsockopt: Fn<[fd: number, level: number, option: number, buflen?: number], number | Buffer>;
+
+  sendmsg: Fn<[fd: number, buffers: Bytes[], ancdata: Array<[number, number, Bytes]>, flags: number, family: number, address?: unknown], number>;
+  recvmsg: Fn<[fd: number, bufsize: number, ancbufsize: number, flags: number], [Buffer, Array<[number, number, Buffer]>, number, unknown]>;
+  cmsgLen: Fn<[length: number], number>;
+  cmsgSpace: Fn<[length: number], number>;
+
+  getaddrinfo: Fn<[host: string | null, port: string | number | null, family: number, type: number, proto: number, flags: number], Array<[number, number, number, string, unknown]>>;
+  gethostname: Fn<[], string>;
+  gethostbyname: Fn<[hostname: string], string>;
+  hostByAddr: Fn<[name: string], [string, string[], string[]] | null>;
+  inetPton: Fn<[family: number, ipString: string], Buffer>;
+  inetNtop: Fn<[family: number, packedIp: Bytes], string>;
+  ifNametoindex: Fn<[ifname: string], number>;
+  ifIndextoname: Fn<[ifindex: number], string>;
+  ifNameindex: Fn<[], Array<[number, string]>>;
 
   selectInto: Fn<[fds: Int32Array, masks: Int32Array, n: number, timeoutSeconds: number | null], number>;
   pollInto: Fn<[fds: Int32Array, events: Int32Array, revents: Int32Array, n: number, timeoutMs: number | null], number>;

@@ -14,7 +14,8 @@
 import { Buffer } from 'node:buffer';
 import { constants as osConstants } from 'node:os';
 import { binding } from './native';
-import { OSError } from './errors';
+import { OSError, GaiError, strerror } from './errors';
+import { getaddrinfo } from './netdb';
 
 const c = binding.constants;
 const { EBADF, EAGAIN } = osConstants.errno;
@@ -112,6 +113,12 @@ export const MSG_WAITALL = c.MSG_WAITALL;
 export const MSG_TRUNC = c.MSG_TRUNC;
 /** The kernel's largest `listen()` backlog. Python: `socket.SOMAXCONN`. */
 export const SOMAXCONN = c.SOMAXCONN;
+/** Marks the end of a record (SOCK_SEQPACKET). Python: `socket.MSG_EOR`. */
+export const MSG_EOR = c.MSG_EOR;
+/** `recvmsg()` flag in msgFlags: ancillary data was cut to fit the buffer. Python: `socket.MSG_CTRUNC`. */
+export const MSG_CTRUNC = c.MSG_CTRUNC;
+/** Ancillary data type (level SOL_SOCKET) carrying fds: the data is an array of C ints. Python: `socket.SCM_RIGHTS`. */
+export const SCM_RIGHTS = c.SCM_RIGHTS;
 
 /** Encode data for sending: strings as UTF-8, byte views as they are (no copy). @internal */
 export function toBytes(data: BytesLike): ArrayBufferView {
@@ -402,6 +409,54 @@ export class Socket {
     return binding.getsockopt(this.live('getsockopt'), level, option, buflen);
   }
 
+  // ---- messages with ancillary data, and fd passing (Python 3.3+/3.9+) ----
+
+  /**
+   * Send the bytes of `buffers` (gathered, one syscall) with ancillary data:
+   * `[level, type, data]` items, e.g. `[SOL_SOCKET, SCM_RIGHTS, Int32Array.of(fd)]`.
+   * `address` (datagram sockets) as for `sendto()`. Returns the bytes sent.
+   * Never raises SIGPIPE. Python: `socket.sendmsg(buffers, ancdata=(), flags=0, address=None)`.
+   *
+   * @example
+   * a.sendmsg(['head', Buffer.from('body')]);
+   */
+  sendmsg(buffers: Iterable<BytesLike>, ancdata: Iterable<AncDataItem> = [], flags = 0, address?: Address | null): number {
+    const bufs = bytesList(buffers, 'buffers');
+    const anc = ancList(ancdata);
+    const fd = this.live('sendmsg');
+    return address === undefined || address === null
+      ? binding.sendmsg(fd, bufs, anc, flags, this.family)
+      : binding.sendmsg(fd, bufs, anc, flags, this.family, address);
+  }
+
+  /**
+   * Receive up to `bufsize` bytes and up to `ancbufsize` bytes of ancillary
+   * data (size it with {@link CMSG_SPACE}; 0, the default, takes none):
+   * `[data, ancdata, msgFlags, address]`, Python's shape. `ancdata` items are
+   * `[level, type, Buffer]`; `msgFlags` may hold MSG_TRUNC, MSG_CTRUNC;
+   * `address` is null when the socket has none to report (connected streams).
+   * Received fds are close-on-exec. When the ancillary buffer was too small
+   * (MSG_CTRUNC), the fds that did arrive are closed and their SCM_RIGHTS
+   * items left out, so a partial set never leaks (Python would return it).
+   * Python: `socket.recvmsg(bufsize, ancbufsize=0, flags=0)`.
+   *
+   * @example
+   * const [data, anc, flags] = b.recvmsg(1024, socket.CMSG_SPACE(4 * 4));
+   */
+  recvmsg(bufsize: number, ancbufsize = 0, flags = 0): [Buffer, AncDataItem<Buffer>[], number, Address | null] {
+    return binding.recvmsg(this.live('recvmsg'), bufsize, ancbufsize, flags) as [Buffer, AncDataItem<Buffer>[], number, Address | null];
+  }
+
+  /** {@link sendFds} on this socket. Python: `socket.send_fds(sock, buffers, fds, flags=0, address=None)`. */
+  sendFds(buffers: Iterable<BytesLike>, fds: Iterable<number>, flags = 0, address?: Address | null): number {
+    return sendFds(this, buffers, fds, flags, address);
+  }
+
+  /** {@link recvFds} on this socket. Python: `socket.recv_fds(sock, bufsize, maxfds, flags=0)`. */
+  recvFds(bufsize: number, maxfds: number, flags = 0): [Buffer, number[], number, Address | null] {
+    return recvFds(this, bufsize, maxfds, flags);
+  }
+
   /**
    * Close the fd. Idempotent: the fd field is cleared *before* the close, so
    * a second call can never close a number the kernel has since reused.
@@ -440,3 +495,263 @@ export const hasIpv6: boolean = (() => {
     return false;
   }
 })();
+
+// ---- module functions over sockets: fd passing, fromfd, create_connection/create_server ----
+
+export * from './netdb';
+export { GaiError, GaiError as gaierror } from './errors';
+
+/**
+ * One ancillary data item: `[level, type, data]`, e.g.
+ * `[SOL_SOCKET, SCM_RIGHTS, Int32Array.of(fd)]`. Python: an item of `ancdata`.
+ */
+export type AncDataItem<D = BytesLike> = [level: number, type: number, data: D];
+
+/** `buffers` as byte views; a string is one buffer of text, never iterated by character. */
+function bytesList(buffers: Iterable<BytesLike>, what: string): ArrayBufferView[] {
+  if (typeof buffers === 'string' || buffers === null || typeof (buffers as { [Symbol.iterator]?: unknown })?.[Symbol.iterator] !== 'function')
+    throw new TypeError(`${what} must be an iterable of bytes (Buffer, Uint8Array or string), got ${describe(buffers)}`);
+  return Array.from(buffers, toBytes);
+}
+
+function ancList(ancdata: Iterable<AncDataItem>): Array<[number, number, ArrayBufferView]> {
+  if (ancdata === null || typeof (ancdata as { [Symbol.iterator]?: unknown })?.[Symbol.iterator] !== 'function' || typeof ancdata === 'string')
+    throw new TypeError(`ancdata must be an iterable of [level, type, data], got ${describe(ancdata)}`);
+  return Array.from(ancdata, (item, i) => {
+    if (!Array.isArray(item) || item.length !== 3) throw new TypeError(`ancdata[${i}] must be [level, type, data]`);
+    return [item[0], item[1], toBytes(item[2])];
+  });
+}
+
+/**
+ * The control-buffer length of one ancillary item with `length` bytes of
+ * data, without trailing padding. Python: `socket.CMSG_LEN(length)`.
+ */
+export function CMSG_LEN(length: number): number {
+  return binding.cmsgLen(length);
+}
+
+/**
+ * The control-buffer space one ancillary item with `length` bytes of data
+ * takes, padding included: sum these for `recvmsg()`'s `ancbufsize`.
+ * Python: `socket.CMSG_SPACE(length)`.
+ *
+ * @example
+ * sock.recvmsg(1024, socket.CMSG_SPACE(3 * 4)); // room for three fds
+ */
+export function CMSG_SPACE(length: number): number {
+  return binding.cmsgSpace(length);
+}
+
+const INT_SIZE = 4; // a C int, SCM_RIGHTS's element
+const LITTLE_ENDIAN = new Uint8Array(Int32Array.of(1).buffer)[0] === 1;
+
+/**
+ * Send `buffers` together with the open fds `fds` over an AF_UNIX socket
+ * (SCM_RIGHTS): the receiver gets its own fds for the same open files or
+ * sockets, e.g. a listening socket handed to another process. At least one
+ * byte of data should go with them (a stream receiver needs something to
+ * read). Python: `socket.send_fds(sock, buffers, fds, flags=0, address=None)`.
+ *
+ * @example
+ * socket.sendFds(channel, ['listener'], [server.fileno()]);
+ */
+export function sendFds(sock: Socket, buffers: Iterable<BytesLike>, fds: Iterable<number>, flags = 0, address?: Address | null): number {
+  if (!(sock instanceof Socket)) throw new TypeError(`sendFds(): sock must be a socket.Socket, got ${describe(sock)}`);
+  if (fds === null || typeof (fds as { [Symbol.iterator]?: unknown })?.[Symbol.iterator] !== 'function')
+    throw new TypeError(`sendFds(): fds must be an iterable of integers, got ${describe(fds)}`);
+  const list = Array.from(fds, (fd, i) => {
+    if (typeof fd !== 'number' || !Number.isInteger(fd)) throw new TypeError(`sendFds(): fds[${i}] must be an integer, got ${describe(fd)}`);
+    if (fd < 0 || fd > 0x7fffffff) throw new RangeError(`sendFds(): fds[${i}] must be between 0 and 2147483647, got ${fd}`);
+    return fd;
+  });
+  return sock.sendmsg(buffers, [[SOL_SOCKET, SCM_RIGHTS, Int32Array.from(list)]], flags, address);
+}
+
+/**
+ * Receive up to `bufsize` bytes and up to `maxfds` fds sent with
+ * {@link sendFds}: `[data, fds, msgFlags, address]`. The fds are new,
+ * close-on-exec, and the caller's to close (wrap a socket's with
+ * `new socket.Socket(family, type, 0, fd)`). If more fds came than `maxfds`
+ * allows, msgFlags has MSG_CTRUNC and `fds` is empty: the kernel dropped the
+ * excess and the ones that fitted are closed (Python returns those).
+ * Python: `socket.recv_fds(sock, bufsize, maxfds, flags=0)`.
+ *
+ * @example
+ * const [msg, [fd]] = socket.recvFds(channel, 64, 1);
+ * const server = new socket.Socket(socket.AF_INET, socket.SOCK_STREAM, 0, fd);
+ */
+export function recvFds(sock: Socket, bufsize: number, maxfds: number, flags = 0): [Buffer, number[], number, Address | null] {
+  if (!(sock instanceof Socket)) throw new TypeError(`recvFds(): sock must be a socket.Socket, got ${describe(sock)}`);
+  if (typeof maxfds !== 'number' || !Number.isInteger(maxfds)) throw new TypeError(`recvFds(): maxfds must be an integer, got ${describe(maxfds)}`);
+  if (maxfds < 0 || maxfds > 65536) throw new RangeError(`recvFds(): maxfds must be between 0 and 65536, got ${maxfds}`);
+  const [data, anc, msgFlags, addr] = sock.recvmsg(bufsize, CMSG_LEN(maxfds * INT_SIZE), flags); // CMSG_LEN, as Python: SPACE's padding can fit one more
+  const fds: number[] = [];
+  for (const [level, type, d] of anc) {
+    if (level !== SOL_SOCKET || type !== SCM_RIGHTS) continue;
+    for (let off = 0; off + INT_SIZE <= d.length; off += INT_SIZE) fds.push(LITTLE_ENDIAN ? d.readInt32LE(off) : d.readInt32BE(off));
+  }
+  return [data, fds, msgFlags, addr];
+}
+
+/**
+ * A Socket over a duplicate of `fd` (the original stays open and the
+ * caller's). Python: `socket.fromfd(fd, family, type, proto=0)`.
+ *
+ * @example
+ * const s = socket.fromfd(inheritedFd, socket.AF_INET, socket.SOCK_STREAM);
+ */
+export function fromfd(fd: number, family: number, type: number, proto = 0): Socket {
+  const nfd = binding.dup(fd);
+  try {
+    return new Socket(family, type, proto, nfd);
+  } catch (err) {
+    binding.close(nfd);
+    throw err;
+  }
+}
+
+/** A connect that gives up after `timeout` seconds (OSError ETIMEDOUT "timed out", Python's socket.timeout). */
+function connectWithin(sock: Socket, address: Address, timeout: number): void {
+  sock.setblocking(false);
+  const err = sock.connectEx(address);
+  if (err === 0) return;
+  if (err !== osConstants.errno.EINPROGRESS || timeout === 0) throw new OSError(err, 'connect');
+  binding.connectWait(sock.fileno(), Math.ceil(timeout * 1000)); // rounded up, as CPython's waits
+}
+
+/** A socket timeout in seconds, Python's rules: null (block), else a finite number >= 0. */
+function checkTimeout(timeout: number | null | undefined, where: string): void {
+  if (timeout === null || timeout === undefined) return;
+  if (typeof timeout !== 'number') throw new TypeError(`${where}: timeout must be a number or null, got ${describe(timeout)}`);
+  if (!(timeout >= 0) || timeout * 1000 > 0x7fffffff)
+    throw new RangeError(`${where}: timeout must be between 0 and 2147483.647 seconds, got ${String(timeout)}`);
+}
+
+/**
+ * Connect to `[host, port]` over TCP, trying each address getaddrinfo gives
+ * (IPv6 and IPv4) in turn, and return the first socket that connects; if
+ * none does, throw the last error. `sourceAddress` binds first.
+ *
+ * Timeouts: `null`/absent connects in blocking mode, as Python's default.
+ * A positive `timeout` (seconds) bounds each attempt (OSError ETIMEDOUT
+ * "timed out"); `0` makes the attempt non-blocking, so, as in Python, it
+ * throws EINPROGRESS unless the connection completes at once. Sockets here
+ * have no per-call timeouts: after a timed connect the socket is back in
+ * blocking mode (`gettimeout()` null), where Python's keeps the timeout.
+ * This call blocks the event loop while it resolves and connects; for an
+ * asyncore channel use `Dispatcher#connect()`.
+ *
+ * Python: `socket.create_connection(address, timeout=..., source_address=None)`.
+ *
+ * @example
+ * const s = socket.createConnection(['localhost', 8080], 5);
+ */
+export function createConnection(address: [string, number | string], timeout: number | null = null, sourceAddress: Address | null = null): Socket {
+  if (!Array.isArray(address) || address.length !== 2) throw new TypeError('createConnection(): address must be [host, port]');
+  checkTimeout(timeout, 'createConnection()');
+  const [host, port] = address;
+  let last: unknown = null;
+  for (const [family, type, proto, , sa] of getaddrinfo(host, port, 0, SOCK_STREAM)) {
+    let sock: Socket | null = null;
+    try {
+      sock = new Socket(family, type, proto);
+      if (sourceAddress !== null && sourceAddress !== undefined) sock.bind(sourceAddress);
+      if (timeout === null || timeout === undefined) {
+        sock.connect(sa);
+      } else {
+        connectWithin(sock, sa, timeout);
+        if (timeout > 0) sock.setblocking(true);
+      }
+      return sock;
+    } catch (err) {
+      sock?.close();
+      if (!(err instanceof OSError)) throw err; // as Python: only socket errors move on to the next address
+      last = err;
+    }
+  }
+  if (last !== null) throw last;
+  throw new OSError(osConstants.errno.EADDRNOTAVAIL, 'getaddrinfo', 'getaddrinfo returns an empty list');
+}
+
+/**
+ * `createServer()` options, Python's keyword arguments. `undefined` means
+ * the default.
+ */
+export interface CreateServerOptions {
+  /** AF_INET (default), AF_INET6 or AF_UNIX. */
+  family?: number | undefined;
+  /** The listen() backlog; default as `Socket#listen()`. */
+  backlog?: number | undefined;
+  /** Set SO_REUSEPORT (RangeError where the platform lacks it). */
+  reusePort?: boolean | undefined;
+  /** With AF_INET6: accept IPv4 connections too (IPV6_V6ONLY off). */
+  dualstackIpv6?: boolean | undefined;
+}
+const CREATE_SERVER_KEYS = ['family', 'backlog', 'reusePort', 'dualstackIpv6'];
+
+/**
+ * True when an AF_INET6 socket can also accept IPv4 connections (IPV6_V6ONLY
+ * can be cleared). Python: `socket.has_dualstack_ipv6()`.
+ */
+export function hasDualstackIpv6(): boolean {
+  if (!hasIpv6) return false;
+  let sock: Socket | null = null;
+  try {
+    sock = new Socket(AF_INET6, SOCK_STREAM);
+    sock.setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, 0);
+    return true;
+  } catch (err) {
+    if (err instanceof OSError) return false;
+    throw err;
+  } finally {
+    sock?.close();
+  }
+}
+
+/**
+ * A listening TCP (or AF_UNIX stream) socket bound to `address`, made as
+ * Python makes it: SO_REUSEADDR set, SO_REUSEPORT if asked, AF_INET6
+ * IPv6-only unless `dualstackIpv6`. A bind failure's message names the
+ * address. The socket is blocking; hand it to a `Dispatcher` (which makes it
+ * non-blocking) or accept() on it.
+ *
+ * Python: `socket.create_server(address, *, family=AF_INET, backlog=None, reuse_port=False, dualstack_ipv6=False)`.
+ *
+ * @example
+ * const server = socket.createServer(['127.0.0.1', 0], { backlog: 64 });
+ * const [host, port] = server.getsockname() as [string, number];
+ */
+export function createServer(address: Address, options: CreateServerOptions = {}): Socket {
+  if (options === null || typeof options !== 'object') throw new TypeError(`createServer(): options must be an object, got ${describe(options)}`);
+  for (const key of Object.keys(options))
+    if (!CREATE_SERVER_KEYS.includes(key)) throw new TypeError(`createServer(): unknown option '${key}' (known: ${CREATE_SERVER_KEYS.join(', ')})`);
+  const { family = AF_INET, backlog, reusePort = false, dualstackIpv6 = false } = options;
+  if (reusePort && SO_REUSEPORT === undefined) throw new RangeError('SO_REUSEPORT not supported on this platform');
+  if (dualstackIpv6) {
+    if (!hasDualstackIpv6()) throw new RangeError('dualstack_ipv6 not supported on this platform');
+    if (family !== AF_INET6) throw new RangeError('dualstack_ipv6 requires AF_INET6 family');
+  }
+  const sock = new Socket(family, SOCK_STREAM);
+  try {
+    try {
+      sock.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+    } catch (err) {
+      if (!(err instanceof OSError)) throw err; // as Python: not every family takes it
+    }
+    if (reusePort) sock.setsockopt(SOL_SOCKET, SO_REUSEPORT as number, 1);
+    if (hasIpv6 && family === AF_INET6) sock.setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, dualstackIpv6 ? 0 : 1);
+    try {
+      sock.bind(address);
+    } catch (err) {
+      if (!(err instanceof OSError) || err instanceof GaiError) throw err;
+      throw new OSError(err.errno, 'bind', `[Errno ${err.errno}] ${err.code}: ${strerror(err.errno)} (while attempting to bind on address ${JSON.stringify(address)})`);
+    }
+    if (backlog === undefined) sock.listen();
+    else sock.listen(backlog);
+    return sock;
+  } catch (err) {
+    sock.close();
+    throw err;
+  }
+}

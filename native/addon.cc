@@ -12,6 +12,8 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   InitConstants(env, exports);
   InitAsyncWait(env, exports);
   InitProcess(env, exports);
+  InitNetdb(env, exports);
+  InitMessages(env, exports);
   exports.Set("platform",
 #if defined(__linux__)
               Napi::String::New(env, "linux")

@@ -49,7 +49,7 @@ static uint32_t OptionalU32(Napi::Env env, Napi::Array a, uint32_t i, const char
 // Resolve `host` for `family` the way CPython does: '' is the wildcard,
 // '<broadcast>' is INADDR_BROADCAST, numeric forms parse directly, anything
 // else goes to getaddrinfo() and takes its first answer.
-static void ResolveHost(Napi::Env env, int family, const std::string& host, sockaddr_storage* out) {
+void ResolveHost(Napi::Env env, int family, const std::string& host, sockaddr_storage* out) {
   if (family == AF_INET) {
     sockaddr_in* sin = reinterpret_cast<sockaddr_in*>(out);
     if (host.empty()) { sin->sin_addr.s_addr = htonl(INADDR_ANY); return; }
@@ -66,7 +66,7 @@ static void ResolveHost(Napi::Env env, int family, const std::string& host, sock
   hints.ai_family = family;
   addrinfo* res = nullptr;
   int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
-  if (rc != 0) ThrowGaiError(env, rc, host.c_str());
+  if (rc != 0) ThrowGaiError(env, rc, "getaddrinfo", host.c_str());
   if (family == AF_INET) {
     reinterpret_cast<sockaddr_in*>(out)->sin_addr = reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr;
   } else {

@@ -57,17 +57,16 @@ static bool IsNullish(napi_env env, napi_value v) {
 }
 
 // min and max must be exactly representable as doubles (|x| <= 2**53).
-static int64_t CheckInt(const Napi::CallbackInfo& info, double d, const char* name, int64_t min,
-                        int64_t max) {
+static int64_t CheckInt(Napi::Env env, double d, const char* name, int64_t min, int64_t max) {
   // The common case first: in range (so the cast is defined) and whole.
   if (d >= static_cast<double>(min) && d <= static_cast<double>(max)) {
     int64_t n = static_cast<int64_t>(d);
     if (static_cast<double>(n) == d) return n;
   }
   if (std::isnan(d) || std::floor(d) != d)
-    ThrowType(info.Env(), std::string(name) + " must be an integer, got " + NumberText(d));
+    ThrowType(env, std::string(name) + " must be an integer, got " + NumberText(d));
   if (d < static_cast<double>(min) || d > static_cast<double>(max))
-    ThrowRange(info.Env(), std::string(name) + " must be between " + std::to_string(min) + " and " +
+    ThrowRange(env, std::string(name) + " must be between " + std::to_string(min) + " and " +
                                std::to_string(max) + ", got " + NumberText(d));
   return static_cast<int64_t>(d);
 }
@@ -77,14 +76,14 @@ int64_t ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int64
   double d;
   if (!NumberOf(info.Env(), RawArg(info, i), &d))
     ThrowType(info.Env(), std::string(name) + " must be an integer, got " + Describe(Arg(info, i)));
-  return CheckInt(info, d, name, min, max);
+  return CheckInt(info.Env(), d, name, min, max);
 }
 
 int64_t ArgIntOr(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min,
                  int64_t max, int64_t dflt) {
   napi_value v = RawArg(info, i);
   double d;
-  if (NumberOf(info.Env(), v, &d)) return CheckInt(info, d, name, min, max);
+  if (NumberOf(info.Env(), v, &d)) return CheckInt(info.Env(), d, name, min, max);
   if (IsNullish(info.Env(), v)) return dflt;
   ThrowType(info.Env(), std::string(name) + " must be an integer, got " + Describe(Arg(info, i)));
 }
@@ -128,9 +127,7 @@ static size_t ElementSize(napi_typedarray_type type) {
 // themselves (already offset): going through the view's ArrayBuffer would fail
 // with a plain "Invalid argument" Error for a view of a SharedArrayBuffer,
 // which napi_get_arraybuffer_info() refuses.
-Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Env env = info.Env();
-  napi_value raw = RawArg(info, i);
+static Bytes BytesOf(Napi::Env env, napi_value raw, const char* name) {
   size_t length = 0;
   void* data = nullptr;
   napi_typedarray_type type;
@@ -142,7 +139,7 @@ Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* name) {
     if (length == 0 || data == nullptr) return Bytes{nullptr, 0};
     return Bytes{static_cast<uint8_t*>(data), length * size};
   }
-  Napi::Value v = Arg(info, i);
+  Napi::Value v = raw != nullptr ? Napi::Value(env, raw) : env.Undefined();
   if (v.IsDataView()) {
     NAPI_THROW_IF_FAILED(env, napi_get_dataview_info(env, v, &length, &data, nullptr, nullptr),
                          (Bytes{nullptr, 0}));
@@ -156,6 +153,19 @@ Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* name) {
   }
   ThrowType(env, std::string(name) + " must be a Buffer, TypedArray, DataView or ArrayBuffer, got " +
                      Describe(v));
+}
+
+Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  return BytesOf(info.Env(), RawArg(info, i), name);
+}
+
+Bytes ValueBytes(Napi::Env env, napi_value v, const std::string& name) { return BytesOf(env, v, name.c_str()); }
+
+int64_t ValueInt(Napi::Env env, napi_value v, const std::string& name, int64_t min, int64_t max) {
+  double d;
+  if (!NumberOf(env, v, &d))
+    ThrowType(env, name + " must be an integer, got " + Describe(v != nullptr ? Napi::Value(env, v) : env.Undefined()));
+  return CheckInt(env, d, name.c_str(), min, max);
 }
 
 Bytes ArgByteRange(const Napi::CallbackInfo& info, size_t bufIdx, size_t offIdx, size_t lenIdx,

@@ -2,6 +2,7 @@
 #include "binding.h"
 
 #include <cerrno>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/un.h>
@@ -33,6 +34,23 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   K(MSG_NOSIGNAL);
 #endif
   K(SOMAXCONN); K(INADDR_ANY);
+  // Ancillary data (sendmsg/recvmsg).
+  K(SCM_RIGHTS); K(MSG_CTRUNC); K(MSG_EOR);
+#if defined(MSG_CMSG_CLOEXEC)
+  K(MSG_CMSG_CLOEXEC);
+#endif
+  // getaddrinfo() flags and its EAI_* error codes (GaiError's errno), the
+  // standard ones first: where two names share a value, the first names it.
+  K(AI_PASSIVE); K(AI_CANONNAME); K(AI_NUMERICHOST); K(AI_NUMERICSERV); K(AI_ADDRCONFIG);
+  K(AI_V4MAPPED); K(AI_ALL);
+  K(EAI_AGAIN); K(EAI_BADFLAGS); K(EAI_FAIL); K(EAI_FAMILY); K(EAI_MEMORY); K(EAI_NONAME);
+  K(EAI_SERVICE); K(EAI_SOCKTYPE); K(EAI_SYSTEM); K(EAI_OVERFLOW);
+#if defined(EAI_NODATA)
+  K(EAI_NODATA);
+#endif
+#if defined(EAI_ADDRFAMILY)
+  K(EAI_ADDRFAMILY);
+#endif
   K(ESHUTDOWN);  // missing from os.constants.errno, but one of asyncore's disconnect errnos
   K(POLLIN); K(POLLPRI); K(POLLOUT); K(POLLERR); K(POLLHUP); K(POLLNVAL);
 #if defined(POLLRDHUP)

@@ -20,7 +20,7 @@ static Napi::Value LimitValue(Napi::Env env, rlim_t v) {
 static Napi::Value GetNofileLimit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) ThrowErrno(env, errno, "getrlimit");
+  Check(env, Sys(getrlimit(RLIMIT_NOFILE, &rl)), "getrlimit");
   Napi::Object out = Napi::Object::New(env);
   out.Set("soft", LimitValue(env, rl.rlim_cur));
   out.Set("hard", LimitValue(env, rl.rlim_max));
@@ -39,13 +39,13 @@ static rlim_t ArgLimit(const Napi::CallbackInfo& info, size_t i, const char* nam
 static Napi::Value SetNofileLimit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) ThrowErrno(env, errno, "getrlimit");
+  Check(env, Sys(getrlimit(RLIMIT_NOFILE, &rl)), "getrlimit");
   rl.rlim_cur = ArgLimit(info, 0, "soft");
   if (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull()) rl.rlim_max = ArgLimit(info, 1, "hard");
   if (rl.rlim_max != RLIM_INFINITY && (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > rl.rlim_max))
     ThrowRange(env, "soft limit " + (rl.rlim_cur == RLIM_INFINITY ? std::string("Infinity") : std::to_string(rl.rlim_cur)) +
                         " is above the hard limit " + std::to_string(rl.rlim_max));
-  if (setrlimit(RLIMIT_NOFILE, &rl) != 0) ThrowErrno(env, errno, "setrlimit");
+  Check(env, Sys(setrlimit(RLIMIT_NOFILE, &rl)), "setrlimit");
   return GetNofileLimit(info);
 }
 

@@ -1,6 +1,6 @@
 // Socket syscalls over plain fds. Policy (blocking flags, Python semantics)
 // lives in lib/socket.ts; this file only validates, calls, retries EINTR and
-// reports errno.
+// hands a failure (-errno) to Check(), which throws it (errors.cc).
 #include "binding.h"
 
 #include <fcntl.h>
@@ -61,8 +61,7 @@ static SocketArgs ReadSocketArgs(const Napi::CallbackInfo& info) {
 
 static Napi::Value Socket(const Napi::CallbackInfo& info) {
   SocketArgs a = ReadSocketArgs(info);
-  int fd = socket(a.family, a.type, a.proto);
-  if (fd == -1) ThrowErrno(info.Env(), errno, "socket");
+  int fd = static_cast<int>(Check(info.Env(), Sys(socket(a.family, a.type, a.proto)), "socket"));
   PrepareNewSocket(fd);
   return Napi::Number::New(info.Env(), fd);
 }
@@ -70,7 +69,7 @@ static Napi::Value Socket(const Napi::CallbackInfo& info) {
 static Napi::Value Socketpair(const Napi::CallbackInfo& info) {
   SocketArgs a = ReadSocketArgs(info);
   int sv[2];
-  if (socketpair(a.family, a.type, a.proto, sv) == -1) ThrowErrno(info.Env(), errno, "socketpair");
+  Check(info.Env(), Sys(socketpair(a.family, a.type, a.proto, sv)), "socketpair");
   PrepareNewSocket(sv[0]);
   PrepareNewSocket(sv[1]);
   Napi::Array out = Napi::Array::New(info.Env(), 2);
@@ -82,9 +81,9 @@ static Napi::Value Socketpair(const Napi::CallbackInfo& info) {
 static Napi::Value Pipe(const Napi::CallbackInfo& info) {
   int p[2];
 #if defined(__linux__)
-  if (pipe2(p, O_CLOEXEC) == -1) ThrowErrno(info.Env(), errno, "pipe");
+  Check(info.Env(), Sys(pipe2(p, O_CLOEXEC)), "pipe");
 #else
-  if (pipe(p) == -1) ThrowErrno(info.Env(), errno, "pipe");
+  Check(info.Env(), Sys(pipe(p)), "pipe");
   SetCloexec(p[0]);
   SetCloexec(p[1]);
 #endif
@@ -98,14 +97,14 @@ static Napi::Value Close(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   // Never retry close() on EINTR: on Linux the fd is already gone, and a
   // retry could close a number another thread has just been given.
-  if (close(fd) == -1 && errno != EINTR) ThrowErrno(info.Env(), errno, "close");
+  int64_t rc = Sys(close(fd));
+  if (rc != -EINTR) Check(info.Env(), rc, "close");
   return info.Env().Undefined();
 }
 
 static Napi::Value Dup(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
-  int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (nfd == -1) ThrowErrno(info.Env(), errno, "dup");
+  int nfd = static_cast<int>(Check(info.Env(), Sys(fcntl(fd, F_DUPFD_CLOEXEC, 0)), "dup"));
   return Napi::Number::New(info.Env(), nfd);
 }
 
@@ -118,38 +117,35 @@ static Napi::Value SetBlocking(const Napi::CallbackInfo& info) {
   // One syscall (as CPython's setblocking), where fcntl takes two: every
   // accepted connection comes through here.
   int on = blocking ? 0 : 1;
-  if (ioctl(fd, FIONBIO, &on) == 0) return info.Env().Undefined();
-  if (errno == EBADF) ThrowErrno(info.Env(), errno, "ioctl");
+  int64_t rc = Sys(ioctl(fd, FIONBIO, &on));
+  if (rc == 0) return info.Env().Undefined();
+  if (rc == -EBADF) Check(info.Env(), rc, "ioctl");
   // Not a socket the ioctl knows (some file types): fcntl below.
 #endif
-  int flags = fcntl(fd, F_GETFL);
-  if (flags == -1) ThrowErrno(info.Env(), errno, "fcntl");
+  int flags = static_cast<int>(Check(info.Env(), Sys(fcntl(fd, F_GETFL)), "fcntl"));
   int want = blocking ? (flags & ~O_NONBLOCK) : (flags | O_NONBLOCK);
-  if (want != flags && fcntl(fd, F_SETFL, want) == -1) ThrowErrno(info.Env(), errno, "fcntl");
+  if (want != flags) Check(info.Env(), Sys(fcntl(fd, F_SETFL, want)), "fcntl");
   return info.Env().Undefined();
 }
 
 static Napi::Value GetBlocking(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
-  int flags = fcntl(fd, F_GETFL);
-  if (flags == -1) ThrowErrno(info.Env(), errno, "fcntl");
+  int flags = static_cast<int>(Check(info.Env(), Sys(fcntl(fd, F_GETFL)), "fcntl"));
   return Napi::Boolean::New(info.Env(), (flags & O_NONBLOCK) == 0);
 }
 
 static Napi::Value GetInheritable(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
-  int flags = fcntl(fd, F_GETFD);
-  if (flags == -1) ThrowErrno(info.Env(), errno, "fcntl");
+  int flags = static_cast<int>(Check(info.Env(), Sys(fcntl(fd, F_GETFD)), "fcntl"));
   return Napi::Boolean::New(info.Env(), (flags & FD_CLOEXEC) == 0);
 }
 
 static Napi::Value SetInheritable(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   bool inheritable = ArgBool(info, 1, "inheritable");
-  int flags = fcntl(fd, F_GETFD);
-  if (flags == -1) ThrowErrno(info.Env(), errno, "fcntl");
+  int flags = static_cast<int>(Check(info.Env(), Sys(fcntl(fd, F_GETFD)), "fcntl"));
   int want = inheritable ? (flags & ~FD_CLOEXEC) : (flags | FD_CLOEXEC);
-  if (fcntl(fd, F_SETFD, want) == -1) ThrowErrno(info.Env(), errno, "fcntl");
+  Check(info.Env(), Sys(fcntl(fd, F_SETFD, want)), "fcntl");
   return info.Env().Undefined();
 }
 
@@ -159,7 +155,7 @@ static Napi::Value Bind(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   sockaddr_storage ss;
   socklen_t len = ParseAddress(info.Env(), Family(info, 1), info[2], &ss, "bind");
-  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == -1) ThrowErrno(info.Env(), errno, "bind");
+  Check(info.Env(), Sys(bind(fd, reinterpret_cast<sockaddr*>(&ss), len)), "bind");
   return info.Env().Undefined();
 }
 
@@ -167,38 +163,55 @@ static Napi::Value Listen(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   int backlog = static_cast<int>(ArgInt(info, 1, "backlog", INT32_MIN, INT32_MAX));
   if (backlog < 0) backlog = 0;  // as CPython: a negative backlog means 0
-  if (listen(fd, backlog) == -1) ThrowErrno(info.Env(), errno, "listen");
+  Check(info.Env(), Sys(listen(fd, backlog)), "listen");
   return info.Env().Undefined();
 }
 
-// Wait for a blocking connect() that EINTR interrupted, as CPython does (PEP
-// 475): the connection goes on in the kernel, so poll for its end.
-static int FinishInterruptedConnect(int fd) {
+// Wait up to timeoutMs (-1: forever) for a connect() in progress to end: 0,
+// or -errno (-ETIMEDOUT when the time ran out), EINTR retried with the time
+// left (PEP 475).
+static int FinishConnect(int fd, int timeoutMs) {
+  int64_t deadline = timeoutMs > 0 ? NowMs() + timeoutMs : 0;
   pollfd p = {fd, POLLOUT, 0};
-  int rc;
-  do rc = poll(&p, 1, -1);
-  while (rc == -1 && errno == EINTR);
-  if (rc == -1) return errno;
+  int ms = timeoutMs;
+  int64_t rc;
+  while ((rc = Sys(poll(&p, 1, ms))) == -EINTR)
+    if (timeoutMs > 0) ms = RemainingMs(deadline);
+  if (rc < 0) return static_cast<int>(rc);
+  if (rc == 0) return -ETIMEDOUT;
   int err = 0;
   socklen_t len = sizeof err;
-  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1) return errno;
-  return err;
+  int64_t got = Sys(getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len));
+  if (got < 0) return static_cast<int>(got);
+  return -err;
 }
 
-// connect_ex(): returns 0 or the errno; resolver and argument errors throw.
+// connect_ex(): returns 0 or the positive errno, Python's connect_ex()
+// contract (the one errno that reaches JavaScript as a value); resolver and
+// argument errors throw. A blocking connect() that EINTR interrupted is
+// waited for, as CPython does (PEP 475): the connection goes on in the kernel.
 static Napi::Value ConnectEx(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   sockaddr_storage ss;
   socklen_t len = ParseAddress(info.Env(), Family(info, 1), info[2], &ss, "connect");
-  int err = 0;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == -1) {
-    err = errno;
-    if (err == EINTR) {
-      int flags = fcntl(fd, F_GETFL);
-      err = (flags != -1 && (flags & O_NONBLOCK)) ? EINPROGRESS : FinishInterruptedConnect(fd);
-    }
+  int64_t rc = Sys(connect(fd, reinterpret_cast<sockaddr*>(&ss), len));
+  if (rc == -EINTR) {
+    int flags = fcntl(fd, F_GETFL);
+    rc = (flags != -1 && (flags & O_NONBLOCK)) ? -EINPROGRESS : FinishConnect(fd, -1);
   }
-  return Napi::Number::New(info.Env(), err);
+  return Napi::Number::New(info.Env(), static_cast<double>(-rc));
+}
+
+// connectWait(fd, timeoutMs): wait for a non-blocking connect() in progress
+// to end (createConnection's timeout); throws its error, or OSError
+// ETIMEDOUT "timed out" (Python's socket.timeout) when the time runs out.
+static Napi::Value ConnectWait(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  int timeoutMs = static_cast<int>(ArgInt(info, 1, "timeoutMs", -1, INT32_MAX));
+  int rc = FinishConnect(fd, timeoutMs);
+  if (rc == -ETIMEDOUT) throw Napi::Error(info.Env(), MakeOSError(info.Env(), ETIMEDOUT, "connect", "timed out"));
+  Check(info.Env(), rc, "connect");
+  return info.Env().Undefined();
 }
 
 // accept(fd, compact?) -> [fd, address]; compact: an AF_INET address as one number (FormatAddressCompact)
@@ -218,7 +231,7 @@ static Napi::Value Accept(const Napi::CallbackInfo& info) {
     if (nfd != -1) SetCloexec(nfd);
 #endif
   } while (nfd == -1 && errno == EINTR);
-  if (nfd == -1) ThrowErrno(info.Env(), errno, "accept");
+  Check(info.Env(), Sys(nfd), "accept");
 #if !defined(__linux__)
   // BSD and macOS hand the listener's O_NONBLOCK down to the accepted socket;
   // Python's accept() (and lib/socket.ts) promise a blocking one.
@@ -235,7 +248,7 @@ static Napi::Value Accept(const Napi::CallbackInfo& info) {
 static Napi::Value Shutdown(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   int how = static_cast<int>(ArgInt(info, 1, "how", 0, 2));
-  if (shutdown(fd, how) == -1) ThrowErrno(info.Env(), errno, "shutdown");
+  Check(info.Env(), Sys(shutdown(fd, how)), "shutdown");
   return info.Env().Undefined();
 }
 
@@ -248,7 +261,7 @@ static Napi::Value NameOf(const Napi::CallbackInfo& info, bool peer) {
   socklen_t len = sizeof ss;
   int rc = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len)
                 : getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-  if (rc == -1) ThrowErrno(info.Env(), errno, peer ? "getpeername" : "getsockname");
+  Check(info.Env(), Sys(rc), peer ? "getpeername" : "getsockname");
   return compact ? FormatAddressCompact(info.Env(), &ss, len) : FormatAddress(info.Env(), &ss, len);
 }
 static Napi::Value Getsockname(const Napi::CallbackInfo& info) { return NameOf(info, false); }
@@ -261,10 +274,7 @@ static Napi::Value Send(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   Bytes b = ArgByteRange(info, 1, 2, 3, "data");
   int flags = static_cast<int>(ArgIntOr(info, 4, "flags", 0, INT32_MAX, 0));
-  ssize_t n;
-  do n = send(fd, b.data, b.length, flags | kSendFlags);
-  while (n == -1 && errno == EINTR);
-  if (n == -1) ThrowErrno(info.Env(), errno, "send");
+  int64_t n = Check(info.Env(), SysRetry([&] { return send(fd, b.data, b.length, flags | kSendFlags); }), "send");
   return Napi::Number::New(info.Env(), static_cast<double>(n));
 }
 
@@ -278,10 +288,9 @@ static Napi::Value Sendto(const Napi::CallbackInfo& info) {
   socklen_t len = ParseAddress(info.Env(), Family(info, 5), info[6], &ss, "sendto");
   Bytes b = ArgByteRange(info, 1, 2, 3, "data");
   int flags = static_cast<int>(ArgIntOr(info, 4, "flags", 0, INT32_MAX, 0));
-  ssize_t n;
-  do n = sendto(fd, b.data, b.length, flags | kSendFlags, reinterpret_cast<sockaddr*>(&ss), len);
-  while (n == -1 && errno == EINTR);
-  if (n == -1) ThrowErrno(info.Env(), errno, "sendto");
+  int64_t n = Check(info.Env(), SysRetry([&] {
+    return sendto(fd, b.data, b.length, flags | kSendFlags, reinterpret_cast<sockaddr*>(&ss), len);
+  }), "sendto");
   return Napi::Number::New(info.Env(), static_cast<double>(n));
 }
 
@@ -300,18 +309,13 @@ static Napi::Value ReadInto(Napi::Env env, int fd, size_t n, int flags, bool use
   if (n == 0) return Napi::Buffer<uint8_t>::New(env, 0);
   if (n > kScratchKeep) {
     Napi::Buffer<uint8_t> big = Napi::Buffer<uint8_t>::New(env, n);
-    ssize_t r;
-    do r = useRecv ? recv(fd, big.Data(), n, flags) : read(fd, big.Data(), n);
-    while (r == -1 && errno == EINTR);
-    if (r == -1) ThrowErrno(env, errno, syscall);
+    int64_t r = Check(env, SysRetry([&] { return useRecv ? recv(fd, big.Data(), n, flags) : read(fd, big.Data(), n); }),
+                      syscall);
     if (static_cast<size_t>(r) == n) return big;
     return Napi::Buffer<uint8_t>::Copy(env, big.Data(), static_cast<size_t>(r));
   }
   uint8_t* buf = Scratch(env, n);
-  ssize_t r;
-  do r = useRecv ? recv(fd, buf, n, flags) : read(fd, buf, n);
-  while (r == -1 && errno == EINTR);
-  if (r == -1) ThrowErrno(env, errno, syscall);
+  int64_t r = Check(env, SysRetry([&] { return useRecv ? recv(fd, buf, n, flags) : read(fd, buf, n); }), syscall);
   return Napi::Buffer<uint8_t>::Copy(env, buf, static_cast<size_t>(r));
 }
 
@@ -328,10 +332,7 @@ static Napi::Value RecvInto(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   Bytes b = ArgByteRange(info, 1, 2, 3, "buffer");
   int flags = static_cast<int>(ArgIntOr(info, 4, "flags", 0, INT32_MAX, 0));
-  ssize_t r;
-  do r = recv(fd, b.data, b.length, flags);
-  while (r == -1 && errno == EINTR);
-  if (r == -1) ThrowErrno(info.Env(), errno, "recv");
+  int64_t r = Check(info.Env(), SysRetry([&] { return recv(fd, b.data, b.length, flags); }), "recv");
   return Napi::Number::New(info.Env(), static_cast<double>(r));
 }
 
@@ -370,10 +371,7 @@ static Napi::Value RecvScratch(const Napi::CallbackInfo& info) {
     NAPI_THROW_IF_FAILED(env, napi_is_detached_arraybuffer(env, ab, &detached), Napi::Value());
   }
   if (detached || static_cast<uint64_t>(n) > bd->recvBufLen) return Napi::Number::New(env, -1);
-  ssize_t r;
-  do r = recv(fd, bd->recvBuf, static_cast<size_t>(n), flags);
-  while (r == -1 && errno == EINTR);
-  if (r == -1) ThrowErrno(env, errno, "recv");
+  int64_t r = Check(env, SysRetry([&] { return recv(fd, bd->recvBuf, static_cast<size_t>(n), flags); }), "recv");
   return Napi::Number::New(env, static_cast<double>(r));
 }
 
@@ -387,12 +385,10 @@ static Napi::Value Recvfrom(const Napi::CallbackInfo& info) {
   sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
   socklen_t len;
-  ssize_t r;
-  do {
+  int64_t r = Check(env, SysRetry([&] {
     len = sizeof ss;
-    r = recvfrom(fd, buf, n, flags, reinterpret_cast<sockaddr*>(&ss), &len);
-  } while (r == -1 && errno == EINTR);
-  if (r == -1) ThrowErrno(env, errno, "recvfrom");
+    return recvfrom(fd, buf, n, flags, reinterpret_cast<sockaddr*>(&ss), &len);
+  }), "recvfrom");
   Napi::Array a = Napi::Array::New(env, 2);
   a.Set(uint32_t{0}, Napi::Buffer<uint8_t>::Copy(env, buf, static_cast<size_t>(r)));
   a.Set(uint32_t{1}, len == 0 ? env.Null() : FormatAddress(env, &ss, len));
@@ -409,10 +405,7 @@ static Napi::Value Read(const Napi::CallbackInfo& info) {
 static Napi::Value Write(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   Bytes b = ArgByteRange(info, 1, 2, 3, "data");
-  ssize_t n;
-  do n = write(fd, b.data, b.length);
-  while (n == -1 && errno == EINTR);
-  if (n == -1) ThrowErrno(info.Env(), errno, "write");
+  int64_t n = Check(info.Env(), SysRetry([&] { return write(fd, b.data, b.length); }), "write");
   return Napi::Number::New(info.Env(), static_cast<double>(n));
 }
 
@@ -431,7 +424,7 @@ static Napi::Value Setsockopt(const Napi::CallbackInfo& info) {
     Bytes b = ArgBytes(info, 3, "value");
     rc = setsockopt(fd, level, opt, b.data, static_cast<socklen_t>(b.length));
   }
-  if (rc == -1) ThrowErrno(info.Env(), errno, "setsockopt");
+  Check(info.Env(), Sys(rc), "setsockopt");
   return info.Env().Undefined();
 }
 
@@ -443,13 +436,13 @@ static Napi::Value Getsockopt(const Napi::CallbackInfo& info) {
   if (info.Length() < 4 || info[3].IsUndefined() || info[3].IsNull()) {
     int v = 0;
     socklen_t len = sizeof v;
-    if (getsockopt(fd, level, opt, &v, &len) == -1) ThrowErrno(info.Env(), errno, "getsockopt");
+    Check(info.Env(), Sys(getsockopt(fd, level, opt, &v, &len)), "getsockopt");
     return Napi::Number::New(info.Env(), v);
   }
   socklen_t buflen = static_cast<socklen_t>(ArgInt(info, 3, "buflen", 1, 1024));
   uint8_t buf[1024];
   memset(buf, 0, sizeof buf);
-  if (getsockopt(fd, level, opt, buf, &buflen) == -1) ThrowErrno(info.Env(), errno, "getsockopt");
+  Check(info.Env(), Sys(getsockopt(fd, level, opt, buf, &buflen)), "getsockopt");
   return Napi::Buffer<uint8_t>::Copy(info.Env(), buf, buflen);
 }
 
@@ -460,7 +453,7 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
       {"close", Close},             {"dup", Dup},                 {"setBlocking", SetBlocking},
       {"getBlocking", GetBlocking}, {"getInheritable", GetInheritable},
       {"setInheritable", SetInheritable},
-      {"bind", Bind},               {"listen", Listen},           {"connectEx", ConnectEx},
+      {"bind", Bind},               {"listen", Listen},           {"connectEx", ConnectEx},     {"connectWait", ConnectWait},
       {"accept", Accept},           {"shutdown", Shutdown},       {"getsockname", Getsockname},
       {"getpeername", Getpeername}, {"send", Send},               {"sendto", Sendto},
       {"recv", Recv},               {"recvInto", RecvInto},       {"recvfrom", Recvfrom},

@@ -2,7 +2,7 @@
 # Run the raw-layer tests against an AddressSanitizer + UndefinedBehaviorSanitizer
 # build of the addon, and fail on any sanitizer report.
 #
-#   bash scripts/asan-test.sh                      # the raw-layer test files (test/native-*.test.ts, fuzz)
+#   bash scripts/asan-test.sh                      # the raw-layer test files (test/native-*.test.ts, socket-api, fuzz)
 #   bash scripts/asan-test.sh --all                # the whole jest suite
 #   bash scripts/asan-test.sh [--all] -- <args>    # more jest arguments (e.g. --json --outputFile=x,
 #                                                  # or, with --all, a file filter of your own)
@@ -53,7 +53,7 @@ trap 'rm -rf "$logdir"' EXIT
 
 jest_args=()
 if [ "$mode" = native ]; then
-  jest_args=(test/native-socket.test.ts test/native-readiness.test.ts test/native-args.test.ts test/native-fdleak.test.ts test/fuzz-native.test.ts)
+  jest_args=(test/native-socket.test.ts test/native-readiness.test.ts test/native-args.test.ts test/native-fdleak.test.ts test/socket-api.test.ts test/fuzz-native.test.ts)
 fi
 jest_args+=(${extra[@]+"${extra[@]}"})
 
