@@ -23,24 +23,30 @@ export const POLLERR = c.POLLERR;
 export const POLLHUP = c.POLLHUP;
 /** Invalid request: the fd is not open (output only). Python: `select.POLLNVAL`. */
 export const POLLNVAL = c.POLLNVAL;
-/** The peer shut down its writing half (Linux; `undefined` elsewhere). Python: `select.POLLRDHUP`. */
-export const POLLRDHUP: number | undefined = c.POLLRDHUP;
-/** epoll: readable (Linux; `undefined` elsewhere). Python: `select.EPOLLIN`. */
-export const EPOLLIN: number | undefined = c.EPOLLIN;
-/** epoll: urgent data to read (Linux). Python: `select.EPOLLPRI`. */
-export const EPOLLPRI: number | undefined = c.EPOLLPRI;
-/** epoll: writable (Linux). Python: `select.EPOLLOUT`. */
-export const EPOLLOUT: number | undefined = c.EPOLLOUT;
-/** epoll: error condition, always reported (Linux). Python: `select.EPOLLERR`. */
-export const EPOLLERR: number | undefined = c.EPOLLERR;
-/** epoll: hung up, always reported (Linux). Python: `select.EPOLLHUP`. */
-export const EPOLLHUP: number | undefined = c.EPOLLHUP;
-/** epoll: the peer shut down its writing half (Linux). Python: `select.EPOLLRDHUP`. */
-export const EPOLLRDHUP: number | undefined = c.EPOLLRDHUP;
-/** epoll: edge-triggered registration (Linux). Python: `select.EPOLLET`. */
-export const EPOLLET: number | undefined = c.EPOLLET;
-/** epoll: report one event, then disable the fd until `modify()` (Linux). Python: `select.EPOLLONESHOT`. */
-export const EPOLLONESHOT: number | undefined = c.EPOLLONESHOT;
+/** The peer shut down its writing half. Linux only: `undefined` on macOS, where Python lacks it too. Python: `select.POLLRDHUP`. */
+export const POLLRDHUP: number = c.POLLRDHUP;
+/**
+ * epoll: readable. Python: `select.EPOLLIN`.
+ *
+ * The `EPOLL*` constants are typed `number` so that they combine under `strict`
+ * (`select.EPOLLIN | select.EPOLLOUT`); they exist on Linux only and are
+ * `undefined` on macOS, as `epoll()` is (test {@link hasEpoll}).
+ */
+export const EPOLLIN: number = c.EPOLLIN;
+/** epoll: urgent data to read (Linux only; `undefined` on macOS). Python: `select.EPOLLPRI`. */
+export const EPOLLPRI: number = c.EPOLLPRI;
+/** epoll: writable (Linux only; `undefined` on macOS). Python: `select.EPOLLOUT`. */
+export const EPOLLOUT: number = c.EPOLLOUT;
+/** epoll: error condition, always reported (Linux only; `undefined` on macOS). Python: `select.EPOLLERR`. */
+export const EPOLLERR: number = c.EPOLLERR;
+/** epoll: hung up, always reported (Linux only; `undefined` on macOS). Python: `select.EPOLLHUP`. */
+export const EPOLLHUP: number = c.EPOLLHUP;
+/** epoll: the peer shut down its writing half (Linux only; `undefined` on macOS). Python: `select.EPOLLRDHUP`. */
+export const EPOLLRDHUP: number = c.EPOLLRDHUP;
+/** epoll: edge-triggered registration (Linux only; `undefined` on macOS). Python: `select.EPOLLET`. */
+export const EPOLLET: number = c.EPOLLET;
+/** epoll: report one event, then disable the fd until `modify()` (Linux only; `undefined` on macOS). Python: `select.EPOLLONESHOT`. */
+export const EPOLLONESHOT: number = c.EPOLLONESHOT;
 /**
  * select()'s limit: fds must be below this (1024 on Linux). The select
  * backend of `loop()` (asyncore's default) inherits it; use

@@ -13,6 +13,7 @@
 // Node's global Buffer is an accessor property: bind it once, off the hot paths.
 import { Buffer } from 'node:buffer';
 import { constants as osConstants } from 'node:os';
+import { inspect } from 'node:util';
 import { binding } from './native';
 import { OSError } from './errors';
 
@@ -20,17 +21,53 @@ const c = binding.constants;
 const { EBADF, EAGAIN } = osConstants.errno;
 
 /**
+ * An AF_INET address: `[host, port]`, the host a dotted quad (or a name,
+ * on input). Python: the `(host, port)` tuple of `AF_INET`.
+ *
+ * @example
+ * const [host, port]: IPv4Address = sock.getsockname(); // for a Socket<IPv4Address>
+ */
+export type IPv4Address = [host: string, port: number];
+/**
+ * An AF_INET6 address as the kernel reports it: `[host, port, flowinfo, scopeId]`.
+ * On input the last two may be left out (see {@link Address}).
+ * Python: the `(host, port, flowinfo, scope_id)` tuple of `AF_INET6`.
+ */
+export type IPv6Address = [host: string, port: number, flowinfo: number, scopeId: number];
+/**
+ * An AF_UNIX address: a path; `''` for an unnamed socket (a `socketpair()`
+ * end, an unbound client). A leading NUL byte names Linux's abstract namespace.
+ * Python: the `str` address of `AF_UNIX`.
+ */
+export type UnixAddress = string;
+/**
  * A socket address, as Python shapes it: `[host, port]` (AF_INET),
  * `[host, port, flowinfo?, scopeId?]` (AF_INET6) or a path (AF_UNIX).
  * `''` as the host binds to every interface; host names are resolved with
- * getaddrinfo.
+ * getaddrinfo. What a call returns is one of {@link IPv4Address},
+ * {@link IPv6Address} or {@link UnixAddress}; a `Socket<A>` whose family is
+ * known returns `A` (see {@link AddressFamily}).
  *
  * Python: the address tuples of the `socket` module.
  *
  * @example
  * const addr: Address = ['127.0.0.1', 8080];
  */
-export type Address = [string, number] | [string, number, number?, number?] | string;
+export type Address = IPv4Address | [host: string, port: number, flowinfo?: number, scopeId?: number] | UnixAddress;
+
+/** The brand that carries an address family's address type; never present at runtime. */
+declare const addressOfFamily: unique symbol;
+/**
+ * An address family constant: a plain `number` at runtime, whose type also
+ * says what addresses of that family look like, so that
+ * `new Socket(AF_INET)` is a `Socket<IPv4Address>` and its `getsockname()[1]`
+ * is a `number`. Any number is accepted where one is expected; a family
+ * that is only known at runtime gives a `Socket<Address>`.
+ *
+ * @example
+ * function listener<A extends Address>(family: AddressFamily<A>): Socket<A> { return new Socket(family); }
+ */
+export type AddressFamily<A extends Address = Address> = number & { readonly [addressOfFamily]?: A };
 /**
  * Bytes as accepted wherever data is sent: strings are encoded as UTF-8.
  *
@@ -38,12 +75,12 @@ export type Address = [string, number] | [string, number, number?, number?] | st
  */
 export type BytesLike = Buffer | Uint8Array | ArrayBufferView | string;
 
-/** IPv4 address family; addresses are `[host, port]`. Python: `socket.AF_INET`. */
-export const AF_INET = c.AF_INET;
-/** IPv6 address family; addresses are `[host, port, flowinfo?, scopeId?]`. Python: `socket.AF_INET6`. */
-export const AF_INET6 = c.AF_INET6;
-/** Unix-domain address family; addresses are path strings. Python: `socket.AF_UNIX`. */
-export const AF_UNIX = c.AF_UNIX;
+/** IPv4 address family; addresses are `[host, port]` ({@link IPv4Address}). Python: `socket.AF_INET`. */
+export const AF_INET: AddressFamily<IPv4Address> = c.AF_INET;
+/** IPv6 address family; addresses are `[host, port, flowinfo?, scopeId?]` ({@link IPv6Address}). Python: `socket.AF_INET6`. */
+export const AF_INET6: AddressFamily<IPv6Address> = c.AF_INET6;
+/** Unix-domain address family; addresses are path strings ({@link UnixAddress}). Python: `socket.AF_UNIX`. */
+export const AF_UNIX: AddressFamily<UnixAddress> = c.AF_UNIX;
 /** Unspecified address family (for name resolution). Python: `socket.AF_UNSPEC`. */
 export const AF_UNSPEC = c.AF_UNSPEC;
 /** Stream (TCP) socket type. Python: `socket.SOCK_STREAM`. */
@@ -58,8 +95,12 @@ export const SOCK_SEQPACKET = c.SOCK_SEQPACKET;
 export const SOL_SOCKET = c.SOL_SOCKET;
 /** Allow rebinding a recently used address (what `Dispatcher.setReuseAddr()` sets). Python: `socket.SO_REUSEADDR`. */
 export const SO_REUSEADDR = c.SO_REUSEADDR;
-/** Let several sockets bind the same port; `undefined` where the platform lacks it. Python: `socket.SO_REUSEPORT`. */
-export const SO_REUSEPORT: number | undefined = c.SO_REUSEPORT;
+/**
+ * Let several sockets bind the same port. Linux (3.9 and later) and macOS have it; on a platform
+ * without it the value is `undefined`, as Python's attribute is missing there (test with
+ * `socket.SO_REUSEPORT !== undefined` if you support such a platform). Python: `socket.SO_REUSEPORT`.
+ */
+export const SO_REUSEPORT: number = c.SO_REUSEPORT;
 /** Read (and clear) the pending socket error, e.g. a failed non-blocking connect. Python: `socket.SO_ERROR`. */
 export const SO_ERROR = c.SO_ERROR;
 /** Send TCP keepalive probes. Python: `socket.SO_KEEPALIVE`. */
@@ -126,10 +167,44 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-function checkFamily(family: number): void {
+/** What a value is, for a TypeError's message: 'a string', 'null', 'an object (Map)'. @internal */
+export function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === 'object') return `an object (${describe(v)})`;
+  return `${/^[aeiou]/.test(typeof v) ? 'an' : 'a'} ${typeof v}`;
+}
+
+function checkFamily(family: unknown): void {
+  // The native layer says the same of type and proto; a family must be checked here first,
+  // where a number it does not know is EAFNOSUPPORT, as Python's.
+  if (typeof family !== 'number' || !Number.isInteger(family))
+    throw new TypeError(`family must be an integer (socket.AF_INET, AF_INET6 or AF_UNIX), got ${typeof family === 'number' ? String(family) : describeValue(family)}`);
   if (family !== AF_INET && family !== AF_INET6 && family !== AF_UNIX)
     throw new OSError(osConstants.errno.EAFNOSUPPORT, 'socket');
 }
+
+// A Socket that is garbage-collected while its fd is open closes the fd, as CPython's
+// socket.__del__ does, and says so once per process (Python's ResourceWarning, shown
+// there once per place by the default filter). The held value is the fd alone: the
+// Socket itself must stay collectable. close() and detach() unregister it.
+let warnedUnclosed = false;
+const unclosedSockets = new FinalizationRegistry<number>((fd) => {
+  try {
+    binding.close(fd);
+  } catch {
+    /* already gone */
+  }
+  if (warnedUnclosed) return;
+  warnedUnclosed = true;
+  process.emitWarning(
+    `unclosed socket fd=${fd} was closed by the garbage collector; call close() (or use \`using\`) when done with a socket. This warning is shown once.`,
+    'ResourceWarning',
+  );
+});
+
+/** `Symbol.dispose` where Node has it (18.18, 20.4 and later), else the symbol those versions use. @internal */
+export const disposeSymbol: typeof Symbol.dispose =
+  typeof Symbol.dispose === 'symbol' ? Symbol.dispose : (Symbol.for('nodejs.dispose') as typeof Symbol.dispose);
 
 // recv() reads into one reusable buffer, then copies exactly the bytes that
 // came into a Buffer.allocUnsafe() (Node's pool, for small reads). Building
@@ -179,11 +254,11 @@ function recvCopy(fd: number, bufsize: number, flags: number): Buffer {
  * host * 65536 + port (building the array and string in C++ cost more than
  * the syscall); every other family comes as it is.
  */
-function expandAddress(a: unknown): Address {
-  if (typeof a !== 'number') return a as Address;
+function expandAddress<A extends Address>(a: unknown): A {
+  if (typeof a !== 'number') return a as A;
   const port = a % 65536;
   const h = (a - port) / 65536;
-  return [`${h >>> 24}.${(h >>> 16) & 255}.${(h >>> 8) & 255}.${h & 255}`, port];
+  return [`${h >>> 24}.${(h >>> 16) & 255}.${(h >>> 8) & 255}.${h & 255}`, port] as A;
 }
 
 /** Set by `Socket#accept()` while it wraps the fd accept(2) just returned. */
@@ -194,12 +269,21 @@ let adoptingAccepted = false;
  * `setblocking(false)` makes it non-blocking (asyncore does this for you).
  * Every failure throws {@link OSError}; sending never raises SIGPIPE.
  *
+ * `A` is the type of the addresses it returns: `new Socket(AF_INET)` is a
+ * `Socket<IPv4Address>`, so `getsockname()[1]` is a `number`; with a family
+ * only known at runtime it is `Socket<Address>`.
+ *
+ * Close it when done (or declare it with `using`): one that is garbage-collected
+ * while open is closed then, with a one-time `ResourceWarning`, as in Python.
+ *
  * Python: `socket.socket(family=AF_INET, type=SOCK_STREAM, proto=0, fileno=None)`.
  *
  * @example
  * const s = new socket.Socket(socket.AF_INET, socket.SOCK_STREAM);
+ * s.bind(['127.0.0.1', 0]);
+ * const port: number = s.getsockname()[1];
  */
-export class Socket {
+export class Socket<A extends Address = Address> {
   /** The address family (`AF_INET`, `AF_INET6`, `AF_UNIX`). Python: `socket.family`. */
   readonly family: number;
   /** The socket type (`SOCK_STREAM`, `SOCK_DGRAM`). Python: `socket.type`. */
@@ -212,12 +296,12 @@ export class Socket {
   /**
    * Python: `socket.socket(family=AF_INET, type=SOCK_STREAM, proto=0, fileno=None)`.
    *
-   * @param family AF_INET (default), AF_INET6 or AF_UNIX
+   * @param family AF_INET (default), AF_INET6 or AF_UNIX; not an integer: TypeError; unknown: OSError EAFNOSUPPORT
    * @param type SOCK_STREAM (default) or SOCK_DGRAM
    * @param proto protocol number, usually 0
-   * @param fileno adopt an existing socket fd instead of creating one
+   * @param fileno adopt an existing socket fd instead of creating one (the Socket then owns it)
    */
-  constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto = 0, fileno?: number) {
+  constructor(family: AddressFamily<A> = AF_INET as AddressFamily<A>, type: number = SOCK_STREAM, proto = 0, fileno?: number | null) {
     this.family = family;
     this.type = type;
     this.proto = proto;
@@ -229,6 +313,7 @@ export class Socket {
       this.blocking = adoptingAccepted || binding.getBlocking(fileno);
       this.fd = fileno;
     }
+    unclosedSockets.register(this, this.fd, this);
   }
 
   /** The fd, or -1 once closed (as Python). Python: `socket.fileno()`. */
@@ -250,12 +335,19 @@ export class Socket {
   /** Let go of the fd without closing it and return it. Python: `socket.detach()`. */
   detach(): number {
     const fd = this.fd;
+    if (fd !== -1) unclosedSockets.unregister(this);
     this.fd = -1;
     return fd;
   }
 
-  /** `false`: calls that would block throw OSError EAGAIN instead. Python: `socket.setblocking(flag)`. */
-  setblocking(flag: boolean): void {
+  /**
+   * `false`: calls that would block throw OSError EAGAIN instead. A boolean or
+   * a number (Python takes an int: `0`/`1`); anything else is a TypeError.
+   * Python: `socket.setblocking(flag)`.
+   */
+  setblocking(flag: boolean | number): void {
+    if (typeof flag !== 'boolean' && typeof flag !== 'number')
+      throw new TypeError(`setblocking(flag): flag must be a boolean, got ${describeValue(flag)}`);
     binding.setBlocking(this.live('setblocking'), !!flag);
     this.blocking = !!flag;
   }
@@ -291,12 +383,12 @@ export class Socket {
   }
 
   /** Accept a connection: `[socket, address]`. The new socket is blocking, as Python's (asyncore makes it non-blocking). Python: `socket.accept()`. */
-  accept(): [Socket, Address] {
+  accept(): [Socket<A>, A] {
     const [fd, compact] = binding.accept(this.live('accept'), true);
-    const addr = expandAddress(compact);
+    const addr = expandAddress<A>(compact);
     adoptingAccepted = true; // a fresh, blocking fd: nothing to validate (saves an fcntl per connection)
     try {
-      return [new Socket(this.family, this.type, this.proto, fd), addr as Address];
+      return [new Socket<A>(this.family, this.type, this.proto, fd), addr];
     } finally {
       adoptingAccepted = false;
     }
@@ -363,9 +455,18 @@ export class Socket {
     return binding.recvInto(this.live('recvInto'), buffer, 0, n, flags);
   }
 
-  /** Receive a datagram: `[data, senderAddress]`. Python: `socket.recvfrom(bufsize, flags)`. */
-  recvfrom(bufsize: number, flags = 0): [Buffer, Address | null] {
-    return binding.recvfrom(this.live('recvfrom'), bufsize, flags) as [Buffer, Address | null];
+  /**
+   * Receive a datagram: `[data, senderAddress]`. The address is `null` when
+   * the kernel reports none, as Python's is `None`: on a connected stream
+   * socket (TCP, AF_UNIX SOCK_STREAM), where there is only the peer
+   * (`getpeername()`). A datagram socket always gets one (`''` from an
+   * unbound AF_UNIX sender). Python: `socket.recvfrom(bufsize, flags)`.
+   *
+   * @example
+   * const [data, from] = udp.recvfrom(2048); // from: IPv4Address | null for a Socket<IPv4Address>
+   */
+  recvfrom(bufsize: number, flags = 0): [Buffer, A | null] {
+    return binding.recvfrom(this.live('recvfrom'), bufsize, flags) as [Buffer, A | null];
   }
 
   /** Shut down one or both halves of the connection (`SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`). Python: `socket.shutdown(how)`. */
@@ -374,13 +475,13 @@ export class Socket {
   }
 
   /** The local address, e.g. the port the kernel picked for port 0. Python: `socket.getsockname()`. */
-  getsockname(): Address {
-    return expandAddress(binding.getsockname(this.live('getsockname'), true));
+  getsockname(): A {
+    return expandAddress<A>(binding.getsockname(this.live('getsockname'), true));
   }
 
   /** The remote address; OSError ENOTCONN when not connected. Python: `socket.getpeername()`. */
-  getpeername(): Address {
-    return expandAddress(binding.getpeername(this.live('getpeername'), true));
+  getpeername(): A {
+    return expandAddress<A>(binding.getpeername(this.live('getpeername'), true));
   }
 
   /**
@@ -411,6 +512,7 @@ export class Socket {
     const fd = this.fd;
     if (fd === -1) return;
     this.fd = -1;
+    unclosedSockets.unregister(this);
     binding.close(fd);
   }
 
@@ -418,7 +520,25 @@ export class Socket {
   toString(): string {
     return `<socket fd=${this.fd}, family=${this.family}, type=${this.type}, proto=${this.proto}>`;
   }
+
+  /** `util.inspect()` and `console.log()` show `toString()`. Not in Python. */
+  [inspect.custom](): string {
+    return this.toString();
+  }
 }
+
+/**
+ * `close()`, so that `using sock = new socket.Socket()` closes it at the end of the block.
+ * Python: `socket.__exit__()` (`with socket.socket() as s:`).
+ */
+export interface Socket<A extends Address = Address> extends Disposable {}
+Object.defineProperty(Socket.prototype, disposeSymbol, {
+  value: function dispose(this: Socket): void {
+    this.close();
+  },
+  writable: true,
+  configurable: true,
+});
 
 /**
  * A connected pair of sockets (AF_UNIX by default), as Python's `socket.socketpair()`.
@@ -426,9 +546,13 @@ export class Socket {
  * @example
  * const [a, b] = socket.socketpair();
  */
-export function socketpair(family: number = AF_UNIX, type: number = SOCK_STREAM, proto = 0): [Socket, Socket] {
+export function socketpair<A extends Address = UnixAddress>(
+  family: AddressFamily<A> = AF_UNIX as AddressFamily<A>,
+  type: number = SOCK_STREAM,
+  proto = 0,
+): [Socket<A>, Socket<A>] {
   const [a, b] = binding.socketpair(family, type, proto);
-  return [new Socket(family, type, proto, a), new Socket(family, type, proto, b)];
+  return [new Socket<A>(family, type, proto, a), new Socket<A>(family, type, proto, b)];
 }
 
 /** True when the kernel can create AF_INET6 sockets. Python: `socket.has_ipv6`. */
