@@ -102,7 +102,7 @@ export class FileWrapper {
  * }
  * new Reader(fs.openSync('examples/lorem.txt', 'r'));
  */
-export class FileDispatcher extends Dispatcher {
+export class FileDispatcher extends Dispatcher<FileWrapper> {
   /**
    * asyncore: `file_dispatcher(fd, map=None)`.
    *
