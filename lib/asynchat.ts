@@ -4,7 +4,8 @@
  * buffers and producers.
  *
  * Behaviour follows CPython 3.11's `Lib/asynchat.py` line for line (the
- * checklist items 68-84 of the behaviour reference are cited as "item N"),
+ * checklist items 68-84 of the behaviour reference,
+ * [docs/asyncore-behaviour.md](../docs/asyncore-behaviour.md), are cited as "item N"),
  * including its quirks: no default terminator, an integer terminator that is
  * left at 0 once it fires, empty records that fire `foundTerminator()`
  * without `collectIncomingData()`, and `initiateSend()` making at most one

@@ -12,17 +12,17 @@ const c = binding.constants;
 const { ENOENT, EBADF } = osConstants.errno;
 
 /** There is data to read. Python: `select.POLLIN`. */
-export const POLLIN = c.POLLIN;
+export const POLLIN: number = c.POLLIN;
 /** There is urgent (out-of-band) data to read. Python: `select.POLLPRI`. */
-export const POLLPRI = c.POLLPRI;
+export const POLLPRI: number = c.POLLPRI;
 /** Writing will not block. Python: `select.POLLOUT`. */
-export const POLLOUT = c.POLLOUT;
+export const POLLOUT: number = c.POLLOUT;
 /** Error condition (output only). Python: `select.POLLERR`. */
-export const POLLERR = c.POLLERR;
+export const POLLERR: number = c.POLLERR;
 /** Hung up (output only). Python: `select.POLLHUP`. */
-export const POLLHUP = c.POLLHUP;
+export const POLLHUP: number = c.POLLHUP;
 /** Invalid request: the fd is not open (output only). Python: `select.POLLNVAL`. */
-export const POLLNVAL = c.POLLNVAL;
+export const POLLNVAL: number = c.POLLNVAL;
 /** The peer shut down its writing half. Linux only: `undefined` on macOS, where Python lacks it too. Python: `select.POLLRDHUP`. */
 export const POLLRDHUP: number = c.POLLRDHUP;
 /**

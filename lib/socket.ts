@@ -82,19 +82,19 @@ export const AF_INET6: AddressFamily<IPv6Address> = c.AF_INET6;
 /** Unix-domain address family; addresses are path strings ({@link UnixAddress}). Python: `socket.AF_UNIX`. */
 export const AF_UNIX: AddressFamily<UnixAddress> = c.AF_UNIX;
 /** Unspecified address family (for name resolution). Python: `socket.AF_UNSPEC`. */
-export const AF_UNSPEC = c.AF_UNSPEC;
+export const AF_UNSPEC: number = c.AF_UNSPEC;
 /** Stream (TCP) socket type. Python: `socket.SOCK_STREAM`. */
-export const SOCK_STREAM = c.SOCK_STREAM;
+export const SOCK_STREAM: number = c.SOCK_STREAM;
 /** Datagram (UDP) socket type. Python: `socket.SOCK_DGRAM`. */
-export const SOCK_DGRAM = c.SOCK_DGRAM;
+export const SOCK_DGRAM: number = c.SOCK_DGRAM;
 /** Raw socket type. Python: `socket.SOCK_RAW`. */
-export const SOCK_RAW = c.SOCK_RAW;
+export const SOCK_RAW: number = c.SOCK_RAW;
 /** Sequenced-packet socket type. Python: `socket.SOCK_SEQPACKET`. */
-export const SOCK_SEQPACKET = c.SOCK_SEQPACKET;
+export const SOCK_SEQPACKET: number = c.SOCK_SEQPACKET;
 /** The socket-level option level for `setsockopt`/`getsockopt`. Python: `socket.SOL_SOCKET`. */
-export const SOL_SOCKET = c.SOL_SOCKET;
+export const SOL_SOCKET: number = c.SOL_SOCKET;
 /** Allow rebinding a recently used address (what `Dispatcher.setReuseAddr()` sets). Python: `socket.SO_REUSEADDR`. */
-export const SO_REUSEADDR = c.SO_REUSEADDR;
+export const SO_REUSEADDR: number = c.SO_REUSEADDR;
 /**
  * Let several sockets bind the same port. Linux (3.9 and later) and macOS have it; on a platform
  * without it the value is `undefined`, as Python's attribute is missing there (test with
@@ -102,57 +102,57 @@ export const SO_REUSEADDR = c.SO_REUSEADDR;
  */
 export const SO_REUSEPORT: number = c.SO_REUSEPORT;
 /** Read (and clear) the pending socket error, e.g. a failed non-blocking connect. Python: `socket.SO_ERROR`. */
-export const SO_ERROR = c.SO_ERROR;
+export const SO_ERROR: number = c.SO_ERROR;
 /** Send TCP keepalive probes. Python: `socket.SO_KEEPALIVE`. */
-export const SO_KEEPALIVE = c.SO_KEEPALIVE;
+export const SO_KEEPALIVE: number = c.SO_KEEPALIVE;
 /** Receive buffer size in bytes. Python: `socket.SO_RCVBUF`. */
-export const SO_RCVBUF = c.SO_RCVBUF;
+export const SO_RCVBUF: number = c.SO_RCVBUF;
 /** Send buffer size in bytes. Python: `socket.SO_SNDBUF`. */
-export const SO_SNDBUF = c.SO_SNDBUF;
+export const SO_SNDBUF: number = c.SO_SNDBUF;
 /** Linger on close; the value is a `struct linger` Buffer. Python: `socket.SO_LINGER`. */
-export const SO_LINGER = c.SO_LINGER;
+export const SO_LINGER: number = c.SO_LINGER;
 /** Allow sending datagrams to a broadcast address. Python: `socket.SO_BROADCAST`. */
-export const SO_BROADCAST = c.SO_BROADCAST;
+export const SO_BROADCAST: number = c.SO_BROADCAST;
 /** The socket's type (read-only). Python: `socket.SO_TYPE`. */
-export const SO_TYPE = c.SO_TYPE;
+export const SO_TYPE: number = c.SO_TYPE;
 /** Whether the socket is listening (read-only). Python: `socket.SO_ACCEPTCONN`. */
-export const SO_ACCEPTCONN = c.SO_ACCEPTCONN;
+export const SO_ACCEPTCONN: number = c.SO_ACCEPTCONN;
 /** Receive out-of-band data inline. Python: `socket.SO_OOBINLINE`. */
-export const SO_OOBINLINE = c.SO_OOBINLINE;
+export const SO_OOBINLINE: number = c.SO_OOBINLINE;
 /** Receive low-water mark. Python: `socket.SO_RCVLOWAT`. */
-export const SO_RCVLOWAT = c.SO_RCVLOWAT;
+export const SO_RCVLOWAT: number = c.SO_RCVLOWAT;
 /** Send low-water mark. Python: `socket.SO_SNDLOWAT`. */
-export const SO_SNDLOWAT = c.SO_SNDLOWAT;
+export const SO_SNDLOWAT: number = c.SO_SNDLOWAT;
 /** The IPv4 protocol level. Python: `socket.IPPROTO_IP`. */
-export const IPPROTO_IP = c.IPPROTO_IP;
+export const IPPROTO_IP: number = c.IPPROTO_IP;
 /** The TCP option level (for `TCP_NODELAY`). Python: `socket.IPPROTO_TCP`. */
-export const IPPROTO_TCP = c.IPPROTO_TCP;
+export const IPPROTO_TCP: number = c.IPPROTO_TCP;
 /** The UDP protocol number. Python: `socket.IPPROTO_UDP`. */
-export const IPPROTO_UDP = c.IPPROTO_UDP;
+export const IPPROTO_UDP: number = c.IPPROTO_UDP;
 /** The IPv6 option level (for `IPV6_V6ONLY`). Python: `socket.IPPROTO_IPV6`. */
-export const IPPROTO_IPV6 = c.IPPROTO_IPV6;
+export const IPPROTO_IPV6: number = c.IPPROTO_IPV6;
 /** Restrict an AF_INET6 socket to IPv6 traffic only. Python: `socket.IPV6_V6ONLY`. */
-export const IPV6_V6ONLY = c.IPV6_V6ONLY;
+export const IPV6_V6ONLY: number = c.IPV6_V6ONLY;
 /** Disable Nagle's algorithm: small writes go out at once. Python: `socket.TCP_NODELAY`. */
-export const TCP_NODELAY = c.TCP_NODELAY;
+export const TCP_NODELAY: number = c.TCP_NODELAY;
 /** `shutdown()`: no more receives. Python: `socket.SHUT_RD`. */
-export const SHUT_RD = c.SHUT_RD;
+export const SHUT_RD: number = c.SHUT_RD;
 /** `shutdown()`: no more sends (the peer reads EOF). Python: `socket.SHUT_WR`. */
-export const SHUT_WR = c.SHUT_WR;
+export const SHUT_WR: number = c.SHUT_WR;
 /** `shutdown()`: neither. Python: `socket.SHUT_RDWR`. */
-export const SHUT_RDWR = c.SHUT_RDWR;
+export const SHUT_RDWR: number = c.SHUT_RDWR;
 /** Send or receive out-of-band data. Python: `socket.MSG_OOB`. */
-export const MSG_OOB = c.MSG_OOB;
+export const MSG_OOB: number = c.MSG_OOB;
 /** Receive without removing the data from the queue. Python: `socket.MSG_PEEK`. */
-export const MSG_PEEK = c.MSG_PEEK;
+export const MSG_PEEK: number = c.MSG_PEEK;
 /** Make this one call non-blocking. Python: `socket.MSG_DONTWAIT`. */
-export const MSG_DONTWAIT = c.MSG_DONTWAIT;
+export const MSG_DONTWAIT: number = c.MSG_DONTWAIT;
 /** Wait for the full amount (blocking sockets). Python: `socket.MSG_WAITALL`. */
-export const MSG_WAITALL = c.MSG_WAITALL;
+export const MSG_WAITALL: number = c.MSG_WAITALL;
 /** Report the real length of a truncated datagram. Python: `socket.MSG_TRUNC`. */
-export const MSG_TRUNC = c.MSG_TRUNC;
+export const MSG_TRUNC: number = c.MSG_TRUNC;
 /** The kernel's largest `listen()` backlog. Python: `socket.SOMAXCONN`. */
-export const SOMAXCONN = c.SOMAXCONN;
+export const SOMAXCONN: number = c.SOMAXCONN;
 
 /** Encode data for sending: strings as UTF-8, byte views as they are (no copy). @internal */
 export function toBytes(data: BytesLike): ArrayBufferView {
