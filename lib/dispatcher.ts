@@ -18,17 +18,19 @@ import {
   SOCK_STREAM,
   SOL_SOCKET,
   Socket,
-  describeValue,
-  disposeSymbol,
   toBytes,
   type Address,
   type BytesLike,
 } from './socket';
-import { OSError } from './errors';
+import { OSError, describeValue } from './errors';
 import { binding } from './native';
 import type { FileWrapper } from './file';
 
 const E = osConstants.errno;
+
+/** `Symbol.dispose` where Node has it (18.18, 20.4 and later), else the symbol those versions use. */
+const disposeSymbol: typeof Symbol.dispose =
+  typeof Symbol.dispose === 'symbol' ? Symbol.dispose : (Symbol.for('nodejs.dispose') as typeof Symbol.dispose);
 
 /** `NODE_DEBUG=asyncore`: what `logInfo` drops (asyncore's 'warning's) is written to stderr instead. */
 const debug = debuglog('asyncore');

@@ -15,7 +15,7 @@ import { Buffer } from 'node:buffer';
 import { constants as osConstants } from 'node:os';
 import { inspect } from 'node:util';
 import { binding } from './native';
-import { OSError } from './errors';
+import { OSError, describeValue } from './errors';
 
 const c = binding.constants;
 const { EBADF, EAGAIN } = osConstants.errno;
@@ -167,13 +167,6 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-/** What a value is, for a TypeError's message: 'a string', 'null', 'an object (Map)'. @internal */
-export function describeValue(v: unknown): string {
-  if (v === null || v === undefined) return String(v);
-  if (typeof v === 'object') return `an object (${describe(v)})`;
-  return `${/^[aeiou]/.test(typeof v) ? 'an' : 'a'} ${typeof v}`;
-}
-
 function checkFamily(family: unknown): void {
   // The native layer says the same of type and proto; a family must be checked here first,
   // where a number it does not know is EAFNOSUPPORT, as Python's.
@@ -202,8 +195,8 @@ const unclosedSockets = new FinalizationRegistry<number>((fd) => {
   );
 });
 
-/** `Symbol.dispose` where Node has it (18.18, 20.4 and later), else the symbol those versions use. @internal */
-export const disposeSymbol: typeof Symbol.dispose =
+/** `Symbol.dispose` where Node has it (18.18, 20.4 and later), else the symbol those versions use. */
+const disposeSymbol: typeof Symbol.dispose =
   typeof Symbol.dispose === 'symbol' ? Symbol.dispose : (Symbol.for('nodejs.dispose') as typeof Symbol.dispose);
 
 // recv() reads into one reusable buffer, then copies exactly the bytes that
