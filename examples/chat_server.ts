@@ -16,7 +16,7 @@
  * at once. A line longer than 4 KiB gets the session closed, through
  * AsyncChat's `maxIncomingBuffer`.
  */
-import { AsyncChat, BufferOverflowError, Dispatcher, loop, socket, type Address, type SocketMap } from '../lib/index';
+import { AsyncChat, BufferOverflowError, Dispatcher, loop, socket, type Address, type IPv4Address, type IPv6Address, type SocketMap } from '../lib/index';
 import { chooseBackend, hostPort, parseServerArgs } from './support/cli';
 
 const NAME = /^[A-Za-z0-9_-]{1,16}$/;
@@ -24,7 +24,7 @@ const MAX_LINE = 4096;
 const WELCOME = "* welcome: send 'nick NAME' to join, 'who' to list the room, 'quit' to leave";
 
 /** Listens, and gives each connection a {@link ChatSession}. */
-export class ChatServer extends Dispatcher {
+export class ChatServer extends Dispatcher<socket.Socket<IPv4Address | IPv6Address>> {
   /** Everyone connected, named or not. */
   readonly sessions = new Set<ChatSession>();
 
@@ -37,8 +37,8 @@ export class ChatServer extends Dispatcher {
   }
 
   /** Where the server really listens (port 0 asks the kernel to pick one). */
-  get address(): [string, number] {
-    return (this.socket as socket.Socket).getsockname() as [string, number];
+  get address(): IPv4Address | IPv6Address {
+    return this.socket.getsockname();
   }
 
   override handleAccepted(sock: socket.Socket): void {
@@ -181,18 +181,18 @@ const SCRIPT: Step[] = [
 ];
 
 /** A client that prints what it sees and tells the director. */
-class ScriptedClient extends AsyncChat {
+class ScriptedClient extends AsyncChat<socket.Socket> {
   readonly seen: string[] = [];
 
   constructor(
     readonly label: string,
-    address: [string, number],
+    address: Address,
     map: SocketMap,
     readonly director: Director,
   ) {
     super(null, map);
     this.createSocket(socket.AF_INET, socket.SOCK_STREAM);
-    (this.socket as socket.Socket).setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1);
+    this.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1);
     this.connect(address);
     this.setTerminator('\r\n');
   }

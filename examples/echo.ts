@@ -13,11 +13,11 @@
  *   (--full prints whole chunks; --backend picks loop()'s readiness call)
  */
 import * as fs from 'node:fs';
-import { Dispatcher, loop, socket, type Address } from '../lib/index';
+import { Dispatcher, loop, socket, type Address, type IPv4Address, type IPv6Address } from '../lib/index';
 import { backendOption, examplePath, formatAddress, getLogger, type Logger, positionalArgs, preview } from './support/logger';
 
 /** Accepts connections and gives each one an {@link EchoHandler}. */
-export class EchoServer extends Dispatcher {
+export class EchoServer extends Dispatcher<socket.Socket<IPv4Address | IPv6Address>> {
   readonly logger: Logger = getLogger('EchoServer');
 
   constructor(address: Address) {
@@ -30,8 +30,8 @@ export class EchoServer extends Dispatcher {
   }
 
   /** Where the server really listens (port 0 asks the kernel to pick one). */
-  get address(): [string, number] {
-    return (this.socket as socket.Socket).getsockname() as [string, number];
+  get address(): IPv4Address | IPv6Address {
+    return this.socket.getsockname();
   }
 
   override handleAccepted(sock: socket.Socket, addr: Address): void {

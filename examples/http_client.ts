@@ -15,7 +15,7 @@
  * so Node's event loop never runs until it returns.)
  */
 import * as fs from 'node:fs';
-import { Dispatcher, DispatcherWithSend, loop, socket, type Address } from '../lib/index';
+import { Dispatcher, DispatcherWithSend, loop, socket, type Address, type IPv4Address } from '../lib/index';
 import { backendOption, examplePath, formatAddress, getLogger, type Logger, positionalArgs, preview } from './support/logger';
 
 /** The parts of an HTTP response a client prints. */
@@ -130,7 +130,7 @@ export function localPages(): Map<string, Page> {
 }
 
 /** Listens and hands each connection to an {@link HttpResponder}; stops after `maxRequests` connections. */
-export class HttpServer extends Dispatcher {
+export class HttpServer extends Dispatcher<socket.Socket<IPv4Address>> {
   readonly logger: Logger = getLogger('HttpServer');
   private served = 0;
 
@@ -148,8 +148,8 @@ export class HttpServer extends Dispatcher {
   }
 
   /** Where the server really listens (port 0 asks the kernel to pick one). */
-  get address(): [string, number] {
-    return (this.socket as socket.Socket).getsockname() as [string, number];
+  get address(): IPv4Address {
+    return this.socket.getsockname();
   }
 
   override handleAccepted(sock: socket.Socket, addr: Address): void {

@@ -22,7 +22,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AsyncChat, BufferOverflowError, Dispatcher, OSError, loop, socket, socketMap, type Address, type Backend, type Producer } from '../lib/index';
+import { AsyncChat, BufferOverflowError, Dispatcher, OSError, loop, socket, socketMap, type Address, type Backend, type IPv4Address, type IPv6Address, type Producer } from '../lib/index';
 import { chooseBackend, hostPort, parseServerArgs } from './support/cli';
 
 const MAX_HEAD = 16 * 1024;
@@ -223,7 +223,7 @@ export interface ServerOptions {
 }
 
 /** Listens, and gives each connection an {@link HttpChannel}. */
-export class HttpServer extends Dispatcher {
+export class HttpServer extends Dispatcher<socket.Socket<IPv4Address | IPv6Address>> {
   /** The root, with symlinks resolved. */
   readonly root: string;
   readonly quiet: boolean;
@@ -243,8 +243,8 @@ export class HttpServer extends Dispatcher {
   }
 
   /** Where the server really listens (port 0 asks the kernel to pick one). */
-  get address(): [string, number] {
-    return (this.socket as socket.Socket).getsockname() as [string, number];
+  get address(): IPv4Address | IPv6Address {
+    return this.socket.getsockname();
   }
 
   override handleAccepted(sock: socket.Socket, addr: Address): void {
@@ -272,7 +272,7 @@ export class HttpServer extends Dispatcher {
 }
 
 /** One client connection: reads request heads, answers each in order. */
-export class HttpChannel extends AsyncChat {
+export class HttpChannel extends AsyncChat<socket.Socket> {
   /** The request whose body is being read (and dropped), if any. */
   private pending: Request | null = null;
   lastActivity = Date.now();
@@ -500,7 +500,7 @@ export class HttpChannel extends AsyncChat {
       else this.finish();
     } else if (this.producerFifo.length === 0) {
       try {
-        (this.socket as socket.Socket).shutdown(socket.SHUT_WR);
+        this.socket.shutdown(socket.SHUT_WR);
         this.lingering = true;
         this.lastActivity = Date.now();
       } catch {

@@ -4,7 +4,8 @@
  * buffers and producers.
  *
  * Behaviour follows CPython 3.11's `Lib/asynchat.py` line for line (the
- * checklist items 68-84 of the behaviour reference are cited as "item N"),
+ * checklist items 68-84 of the behaviour reference,
+ * [docs/asyncore-behaviour.md](../docs/asyncore-behaviour.md), are cited as "item N"),
  * including its quirks: no default terminator, an integer terminator that is
  * left at 0 once it fires, empty records that fire `foundTerminator()`
  * without `collectIncomingData()`, and `initiateSend()` making at most one
@@ -20,6 +21,7 @@ import { constants as osConstants } from 'node:os';
 import { Dispatcher, type SocketMap } from './dispatcher';
 import { OSError } from './errors';
 import type { Socket } from './socket';
+import type { FileWrapper } from './file';
 
 const { EAGAIN, EWOULDBLOCK, EALREADY, EINPROGRESS } = osConstants.errno;
 
@@ -192,7 +194,7 @@ export class Deque<T> implements Iterable<T> {
  *   override foundTerminator() { this.push(Buffer.concat([this._getData(), Buffer.from('\n')])); }
  * }
  */
-export class AsyncChat extends Dispatcher {
+export class AsyncChat<S extends Socket | FileWrapper | null = Socket | FileWrapper | null> extends Dispatcher<S> {
   /** `ac_in_buffer_size`: how much each `handleRead()` asks `recv()` for. */
   acInBufferSize = 65536;
   /** `ac_out_buffer_size`: the most bytes one send takes from the queue; longer pushes are split into slices this long. */

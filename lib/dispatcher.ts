@@ -3,12 +3,14 @@
  * a non-blocking socket that the loop calls back when it is ready.
  *
  * Behaviour follows CPython 3.11's `Lib/asyncore.py` callback for callback
- * and flag for flag (the checklist items are cited as "item N").
+ * and flag for flag (the checklist items are cited as "item N": the numbered
+ * list in [docs/asyncore-behaviour.md](../docs/asyncore-behaviour.md)).
  */
 // Node's global Buffer is an accessor property: bind it once, off the hot paths.
 import { Buffer } from 'node:buffer';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
+import { debuglog, inspect } from 'node:util';
 import {
   AF_INET,
   SO_ERROR,
@@ -20,11 +22,18 @@ import {
   type Address,
   type BytesLike,
 } from './socket';
-import { OSError } from './errors';
+import { OSError, describeValue } from './errors';
 import { binding } from './native';
 import type { FileWrapper } from './file';
 
 const E = osConstants.errno;
+
+/** `Symbol.dispose` where Node has it (18.18, 20.4 and later), else the symbol those versions use. */
+const disposeSymbol: typeof Symbol.dispose =
+  typeof Symbol.dispose === 'symbol' ? Symbol.dispose : (Symbol.for('nodejs.dispose') as typeof Symbol.dispose);
+
+/** `NODE_DEBUG=asyncore`: what `logInfo` drops (asyncore's 'warning's) is written to stderr instead. */
+const debug = debuglog('asyncore');
 
 /**
  * The errnos that mean "the peer is gone": they close the channel instead of raising (item 3):
@@ -99,6 +108,47 @@ export function mustReraise(err: unknown): boolean {
 const EMPTY = Buffer.alloc(0);
 let nextId = 0x1000;
 
+/** `d.toString()`, or a stand-in when an override of it throws. */
+function reprOf(d: Dispatcher): string {
+  try {
+    return d.toString();
+  } catch {
+    return `<toString() failed for object at 0x${d.objectId.toString(16)}>`;
+  }
+}
+
+/** The TypeError for a socket call on a dispatcher that has no socket (asyncore: AttributeError on None). */
+function noSocket(d: Dispatcher, op: string): TypeError {
+  return new TypeError(`${d.constructor.name}.${op}(): the dispatcher has no socket yet; call createSocket() first or pass a socket to the constructor`);
+}
+
+// The default handleWrite() ignores the event; with asyncore's default writable() (true) every
+// pass then returns at once and the process spins at 100% CPU, silently: the 'warning' it logs
+// is dropped by default. Counted only inside that default handler, so a channel that handles
+// its writes pays nothing; checked against the clock once per IGNORED_WRITES_NOTICE events.
+const IGNORED_WRITES_NOTICE = 1000;
+let ignoredWritesNoticed = false;
+const ignoredWrites: WeakMap<Dispatcher, { count: number; since: number }> = new WeakMap();
+
+function countIgnoredWrite(d: Dispatcher): void {
+  let run = ignoredWrites.get(d);
+  if (run === undefined) ignoredWrites.set(d, (run = { count: 0, since: performance.now() }));
+  if (++run.count < IGNORED_WRITES_NOTICE) return;
+  const now = performance.now();
+  if (now - run.since < 1000) {
+    ignoredWritesNoticed = true;
+    process.emitWarning(
+      `${reprOf(d)} got ${IGNORED_WRITES_NOTICE} write events within a second that the default handleWrite() ignored: ` +
+        'writable() is true unless overridden, so every pass of the loop returns at once (100% CPU). ' +
+        'Override writable() to return true only while there is data to send, or override handleWrite(). ' +
+        'This notice is shown once.',
+      { type: 'AsyncoreWarning', code: 'ASYNCORE_IGNORED_WRITES' },
+    );
+  }
+  run.count = 0;
+  run.since = now;
+}
+
 /** Python's `repr()` for the values an address can hold. */
 function pyRepr(v: unknown): string {
   if (typeof v === 'string') return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
@@ -149,9 +199,18 @@ export function compactTraceback(err: unknown): {
  * `handle*` methods; `readable()`/`writable()` say what to wait for.
  * Method names are asyncore's in camelCase (`handle_read` → `handleRead`).
  *
+ * `S` is the type of {@link Dispatcher.socket}. Left out it is asyncore's
+ * `socket.Socket | FileWrapper | null`; a subclass that always has a socket
+ * of one family says so once, `extends Dispatcher<socket.Socket<IPv4Address>>`,
+ * and reads `this.socket.getsockname()` with no cast (the field is still null
+ * until `createSocket()` or the constructor's `sock` sets it).
+ *
  * Subclass fields are defined after this constructor has run: don't
  * redeclare an inherited field with an initialiser (use `declare` to narrow
  * its type), and assign your own fields before calling `connect()`.
+ *
+ * `util.inspect()` shows `toString()`; `using d = new Handler(sock)` closes
+ * it at the end of the block (`Symbol.dispose`).
  *
  * @example
  * class Echo extends Dispatcher {
@@ -159,7 +218,7 @@ export function compactTraceback(err: unknown): {
  *   override writable() { return false; }
  * }
  */
-export class Dispatcher {
+export class Dispatcher<S extends Socket | FileWrapper | null = Socket | FileWrapper | null> {
   /** When true, `DispatcherWithSend#send` logs what it sends; otherwise free for user code. asyncore: `dispatcher.debug`. */
   debug = false;
   /** True once connected (or for an accepted socket). asyncore: `dispatcher.connected`. */
@@ -172,22 +231,38 @@ export class Dispatcher {
   closing = false;
   /** The peer's address (connected), the bound one (after `bind()`), or null. Left in place by `close()`. asyncore: `dispatcher.addr`. */
   addr: Address | null = null;
+  /**
+   * Opt-in half-close (bpo-35913): when true, end of stream in `recv()` calls
+   * {@link Dispatcher.handleReadEof} instead of `handleClose()`, and the channel
+   * stays open for sending. Default false: asyncore's behaviour. Not in asyncore.
+   *
+   * @example
+   * class Upload extends Dispatcher {
+   *   override allowHalfOpen = true;
+   *   override handleReadEof() { this.send('got it\n'); this.close(); }
+   * }
+   */
+  allowHalfOpen = false;
+  /** True once `recv()` met end of stream under `allowHalfOpen`; the default `readable()` is then false. Not in asyncore. */
+  readEof = false;
   private ownIgnoreLogTypes: Set<string> | null = null;
   /** Log types that `logInfo` drops; by default only 'warning' (item 56). Each channel's own set, made when first used. asyncore: `dispatcher.ignore_log_types`. */
   get ignoreLogTypes(): Set<string> {
     return (this.ownIgnoreLogTypes ??= new Set(['warning']));
   }
   set ignoreLogTypes(types: Set<string>) {
+    if (!(types instanceof Set)) throw new TypeError(`ignoreLogTypes must be a Set of log types, got ${describeValue(types)}`);
     this.ownIgnoreLogTypes = types;
   }
   /**
    * The socket (or, for a `FileDispatcher`, the `FileWrapper`); null until one is
-   * set. Left in place by `close()`. asyncore: `dispatcher.socket`.
+   * set. Left in place by `close()`. Its type is the class's `S` (see {@link Dispatcher}).
+   * asyncore: `dispatcher.socket`.
    *
    * @example
-   * class Client extends Dispatcher { declare socket: socket.Socket; } // narrow the type; no initialiser
+   * class Server extends Dispatcher<socket.Socket<IPv4Address>> {} // server.socket.getsockname()[1] is a number
    */
-  socket: Socket | FileWrapper | null = null;
+  socket: S = null as S;
   /** `[family, type]`, set by `createSocket()`. asyncore: `dispatcher.family_and_type`. */
   familyAndType?: [number, number];
   /** The fd this channel is registered under, or null. asyncore: `dispatcher._fileno`. */
@@ -206,6 +281,10 @@ export class Dispatcher {
    * @param map the map to register in (default {@link socketMap})
    */
   constructor(sock: Socket | null = null, map: SocketMap | null = null) {
+    if (map !== null && map !== undefined && !(map instanceof Map))
+      throw new TypeError(`${new.target.name}(sock, map): map must be a Map (a SocketMap) or null, got ${describeValue(map)}`);
+    if (sock !== null && sock !== undefined && !isSocketLike(sock))
+      throw new TypeError(`${new.target.name}(sock, map): sock must be a socket.Socket or null, got ${describeValue(sock)}`);
     this._map = map ?? socketMap;
     if (sock) {
       // Set to non-blocking just to make sure; an accepted socket arrives blocking (item 43).
@@ -224,7 +303,7 @@ export class Dispatcher {
         }
       }
     } else {
-      this.socket = null;
+      this.socket = null as S;
     }
   }
 
@@ -235,6 +314,26 @@ export class Dispatcher {
     else if (this.connected) status.push('connected');
     if (this.addr !== null) status.push(formatAddr(this.addr));
     return `<${status.join(' ')} at 0x${this.objectId.toString(16)}>`;
+  }
+
+  /** `util.inspect()` and `console.log()` show `toString()` rather than every field and the map. Not in asyncore. */
+  [inspect.custom](): string {
+    return reprOf(this);
+  }
+
+  /** The socket for a call named `op`: a TypeError that says what to do when there is none yet. */
+  private socketFor(op: string): Socket {
+    const s = this.socket;
+    if (s === null) throw noSocket(this, op);
+    return s as Socket;
+  }
+
+  /** As {@link socketFor}, for a socket-only call (`bind`, `listen`, …): a FileWrapper has none of these. */
+  private netSocketFor(op: string, method: keyof Socket): Socket {
+    const s = this.socketFor(op);
+    if (typeof (s as Partial<Socket>)[method] !== 'function')
+      throw new TypeError(`${this.constructor.name}.${op}(): its socket (${describeValue(s)}) has no ${String(method)}()`);
+    return s;
   }
 
   // ---- the map -----------------------------------------------------------------
@@ -273,7 +372,9 @@ export class Dispatcher {
 
   /** Adopt `sock` (anything with `fileno()`) and register it in the map. asyncore: `dispatcher.set_socket(sock, map=None)`. */
   setSocket(sock: Socket | FileWrapper, map: SocketMap | null = null): void {
-    this.socket = sock;
+    if (sock === null || typeof sock !== 'object' || typeof (sock as { fileno?: unknown }).fileno !== 'function')
+      throw new TypeError(`${this.constructor.name}.setSocket(sock): sock must be a socket.Socket (or have fileno()), got ${describeValue(sock)}`);
+    this.socket = sock as S; // the subclass's word (its S) that this is the socket it uses
     this._fileno = sock.fileno();
     this.addChannel(map);
   }
@@ -281,7 +382,7 @@ export class Dispatcher {
   /** Turn SO_REUSEADDR on, quietly doing nothing where that fails (item 38). asyncore: `dispatcher.set_reuse_addr()`. */
   setReuseAddr(): void {
     try {
-      const s = this.socket as Socket;
+      const s = this.netSocketFor('setReuseAddr', 'setsockopt');
       s.setsockopt(SOL_SOCKET, SO_REUSEADDR, (s.getsockopt(SOL_SOCKET, SO_REUSEADDR) as number) | 1);
     } catch (err) {
       if (!(err instanceof OSError)) throw err;
@@ -295,7 +396,7 @@ export class Dispatcher {
    * readable? Default true. asyncore: `dispatcher.readable()`.
    */
   readable(): boolean {
-    return true;
+    return !this.readEof; // readEof is only ever set under allowHalfOpen: asyncore's `True` otherwise
   }
 
   /**
@@ -315,13 +416,13 @@ export class Dispatcher {
   /** Listen for connections (`accepting` turns true first). asyncore: `dispatcher.listen(num)`. */
   listen(num: number): void {
     this.accepting = true; // set first: it stays set even if listen() fails (item 40)
-    (this.socket as Socket).listen(num);
+    this.netSocketFor('listen', 'listen').listen(num);
   }
 
   /** Bind the socket (`addr` is set first). asyncore: `dispatcher.bind(addr)`. */
   bind(addr: Address): void {
     this.addr = addr; // set first: it stays set even if bind() fails (item 41)
-    (this.socket as Socket).bind(addr);
+    this.netSocketFor('bind', 'bind').bind(addr);
   }
 
   /**
@@ -335,7 +436,7 @@ export class Dispatcher {
   connect(address: Address): void {
     this.connected = false;
     this.connecting = true;
-    const err = (this.socket as Socket).connectEx(address);
+    const err = this.netSocketFor('connect', 'connectEx').connectEx(address);
     if (err === E.EINPROGRESS || err === E.EALREADY || err === E.EWOULDBLOCK) {
       this.addr = address;
       return;
@@ -350,8 +451,9 @@ export class Dispatcher {
 
   /** Accept a connection: `[socket, address]`, or null when there was none after all (item 43). asyncore: `dispatcher.accept()` (None there). */
   accept(): [Socket, Address] | null {
+    const s = this.netSocketFor('accept', 'accept'); // no socket: asyncore's AttributeError, not its `except TypeError`
     try {
-      return (this.socket as Socket).accept();
+      return s.accept();
     } catch (err) {
       if (err instanceof TypeError) return null;
       if (err instanceof OSError && (err.errno === E.EWOULDBLOCK || err.errno === E.ECONNABORTED || err.errno === E.EAGAIN)) return null;
@@ -366,7 +468,7 @@ export class Dispatcher {
    */
   send(data: BytesLike): number {
     try {
-      return (this.socket as Socket).send(data);
+      return this.socketFor('send').send(data);
     } catch (err) {
       if (err instanceof OSError) {
         if (err.errno === E.EWOULDBLOCK) return 0;
@@ -382,14 +484,21 @@ export class Dispatcher {
   /**
    * Receive up to `bufferSize` bytes. At EOF or on a disconnect it calls
    * `handleClose()` and returns an empty Buffer; EAGAIN is thrown (item 45).
+   * Under {@link Dispatcher.allowHalfOpen}, EOF calls `handleReadEof()` instead.
    * asyncore: `dispatcher.recv(buffer_size)`.
    */
   recv(bufferSize: number): Buffer {
+    const s = this.socketFor('recv');
     try {
-      const data = (this.socket as Socket).recv(bufferSize);
+      const data = s.recv(bufferSize);
       if (data.length === 0) {
         // A closed connection is indicated by signaling a read condition and having recv() return 0.
-        this.handleClose();
+        if (this.allowHalfOpen) {
+          this.readEof = true;
+          this.handleReadEof();
+        } else {
+          this.handleClose();
+        }
         return EMPTY;
       }
       return data;
@@ -437,6 +546,7 @@ export class Dispatcher {
    */
   logInfo(message: unknown, type = 'info'): void {
     if (!this.ignoreLogTypes.has(type)) process.stdout.write(`${type}: ${String(message)}\n`);
+    else if (debug.enabled) debug('%s: %s', type, String(message)); // NODE_DEBUG=asyncore
   }
 
   // ---- events, as the loop delivers them --------------------------------------------------
@@ -460,7 +570,7 @@ export class Dispatcher {
 
   /** Finish a connect: SO_ERROR non-zero throws; else `handleConnect()` runs, and only then `connected` turns true (item 48). asyncore: `dispatcher.handle_connect_event()`. */
   handleConnectEvent(): void {
-    const err = (this.socket as Socket).getsockopt(SOL_SOCKET, SO_ERROR) as number;
+    const err = this.socketFor('handleConnectEvent').getsockopt(SOL_SOCKET, SO_ERROR);
     if (err !== 0) throw new OSError(err, 'connect');
     this.handleConnect();
     this.connected = true;
@@ -484,7 +594,7 @@ export class Dispatcher {
    */
   handleExptEvent(): void {
     // handle_expt_event() is called if there might be an error on the socket, or if there is OOB data
-    const err = (this.socket as Socket).getsockopt(SOL_SOCKET, SO_ERROR) as number;
+    const err = this.socketFor('handleExptEvent').getsockopt(SOL_SOCKET, SO_ERROR);
     if (err !== 0) {
       // we can get here when select.select() says that there is an exceptional condition on the socket
       this.handleClose();
@@ -529,9 +639,15 @@ export class Dispatcher {
     this.logInfo('unhandled read event', 'warning');
   }
 
-  /** The socket can take data: call `send()`. Default: logs a warning. asyncore: `dispatcher.handle_write()`. */
+  /**
+   * The socket can take data: call `send()`. Default: logs a warning, and the
+   * first time a channel gets 1000 such events within a second, emits a one-time
+   * process warning (`AsyncoreWarning`): the loop is spinning because
+   * `writable()` was left true. asyncore: `dispatcher.handle_write()`.
+   */
   handleWrite(): void {
     this.logInfo('unhandled write event', 'warning');
+    if (!ignoredWritesNoticed) countIgnoredWrite(this);
   }
 
   /** The connect succeeded (`connected` turns true right after). Default: logs a warning. asyncore: `dispatcher.handle_connect()`. */
@@ -562,6 +678,38 @@ export class Dispatcher {
     this.logInfo('unhandled close event', 'warning');
     this.close();
   }
+
+  /**
+   * End of stream under {@link Dispatcher.allowHalfOpen}: the peer will send no
+   * more, but this channel may still send (finish a reply, then `close()`).
+   * Default: `handleClose()`, so the flag alone changes nothing. While `readEof`
+   * is set the default `readable()` is false; an override of `readable()` must
+   * also return false then, or every pass calls this again. Not in asyncore (bpo-35913).
+   *
+   * @example
+   * override handleReadEof() { this.send(`${this.total} bytes\n`); this.close(); }
+   */
+  handleReadEof(): void {
+    this.handleClose();
+  }
+}
+
+/** `close()`, so that `using d = new Handler(sock)` closes it at the end of the block. Not in asyncore. */
+export interface Dispatcher<S extends Socket | FileWrapper | null = Socket | FileWrapper | null> extends Disposable {}
+Object.defineProperty(Dispatcher.prototype, disposeSymbol, {
+  value: function dispose(this: Dispatcher): void {
+    this.close();
+  },
+  writable: true,
+  configurable: true,
+});
+
+/** What the constructor adopts: a socket.Socket, or anything that quacks like one (asyncore takes any object). */
+function isSocketLike(sock: unknown): boolean {
+  if (sock instanceof Socket) return true;
+  if (sock === null || typeof sock !== 'object') return false;
+  const s = sock as { fileno?: unknown; setblocking?: unknown; getpeername?: unknown };
+  return typeof s.fileno === 'function' && typeof s.setblocking === 'function' && typeof s.getpeername === 'function';
 }
 
 /** Python's `repr()` of bytes, for debug lines. @internal */
@@ -578,7 +726,7 @@ export function reprBytes(data: BytesLike): string {
  * @example
  * class Greeter extends DispatcherWithSend { override handleConnect() { this.send('hello\n'); } }
  */
-export class DispatcherWithSend extends Dispatcher {
+export class DispatcherWithSend<S extends Socket | FileWrapper | null = Socket | FileWrapper | null> extends Dispatcher<S> {
   /** What is queued and not yet sent. asyncore: `dispatcher_with_send.out_buffer`. */
   outBuffer: Buffer = EMPTY;
 

@@ -137,3 +137,10 @@ binding.init(OSError, GaiError);
 export function isErrno(err: unknown, errno: number): err is OSError {
   return err instanceof OSError && err.errno === errno;
 }
+
+/** What a value is, for a TypeError's message: 'a string', 'null', 'an object (Map)'. @internal */
+export function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === 'object') return `an object (${(v as object).constructor?.name ?? 'Object'})`;
+  return `${/^[aeiou]/.test(typeof v) ? 'an' : 'a'} ${typeof v}`;
+}

@@ -1,6 +1,7 @@
 /**
  * asyncore's `file_wrapper` and `file_dispatcher`: drive a pipe, a tty or a
- * regular file with the same loop as sockets (POSIX).
+ * regular file with the same loop as sockets (POSIX). "item N" is the
+ * numbered list in [docs/asyncore-behaviour.md](../docs/asyncore-behaviour.md).
  */
 import { constants as osConstants } from 'node:os';
 import { binding } from './native';
@@ -102,7 +103,7 @@ export class FileWrapper {
  * }
  * new Reader(fs.openSync('examples/lorem.txt', 'r'));
  */
-export class FileDispatcher extends Dispatcher {
+export class FileDispatcher extends Dispatcher<FileWrapper> {
   /**
    * asyncore: `file_dispatcher(fd, map=None)`.
    *

@@ -40,7 +40,7 @@ export * as socket from './socket';
  */
 export * as select from './select';
 export { OSError, GaiError, errnoName, strerror } from './errors';
-export type { Address, BytesLike } from './socket';
+export type { Address, AddressFamily, BytesLike, IPv4Address, IPv6Address, UnixAddress } from './socket';
 export {
   Dispatcher,
   DispatcherWithSend,

@@ -12,35 +12,41 @@ const c = binding.constants;
 const { ENOENT, EBADF } = osConstants.errno;
 
 /** There is data to read. Python: `select.POLLIN`. */
-export const POLLIN = c.POLLIN;
+export const POLLIN: number = c.POLLIN;
 /** There is urgent (out-of-band) data to read. Python: `select.POLLPRI`. */
-export const POLLPRI = c.POLLPRI;
+export const POLLPRI: number = c.POLLPRI;
 /** Writing will not block. Python: `select.POLLOUT`. */
-export const POLLOUT = c.POLLOUT;
+export const POLLOUT: number = c.POLLOUT;
 /** Error condition (output only). Python: `select.POLLERR`. */
-export const POLLERR = c.POLLERR;
+export const POLLERR: number = c.POLLERR;
 /** Hung up (output only). Python: `select.POLLHUP`. */
-export const POLLHUP = c.POLLHUP;
+export const POLLHUP: number = c.POLLHUP;
 /** Invalid request: the fd is not open (output only). Python: `select.POLLNVAL`. */
-export const POLLNVAL = c.POLLNVAL;
-/** The peer shut down its writing half (Linux; `undefined` elsewhere). Python: `select.POLLRDHUP`. */
-export const POLLRDHUP: number | undefined = c.POLLRDHUP;
-/** epoll: readable (Linux; `undefined` elsewhere). Python: `select.EPOLLIN`. */
-export const EPOLLIN: number | undefined = c.EPOLLIN;
-/** epoll: urgent data to read (Linux). Python: `select.EPOLLPRI`. */
-export const EPOLLPRI: number | undefined = c.EPOLLPRI;
-/** epoll: writable (Linux). Python: `select.EPOLLOUT`. */
-export const EPOLLOUT: number | undefined = c.EPOLLOUT;
-/** epoll: error condition, always reported (Linux). Python: `select.EPOLLERR`. */
-export const EPOLLERR: number | undefined = c.EPOLLERR;
-/** epoll: hung up, always reported (Linux). Python: `select.EPOLLHUP`. */
-export const EPOLLHUP: number | undefined = c.EPOLLHUP;
-/** epoll: the peer shut down its writing half (Linux). Python: `select.EPOLLRDHUP`. */
-export const EPOLLRDHUP: number | undefined = c.EPOLLRDHUP;
-/** epoll: edge-triggered registration (Linux). Python: `select.EPOLLET`. */
-export const EPOLLET: number | undefined = c.EPOLLET;
-/** epoll: report one event, then disable the fd until `modify()` (Linux). Python: `select.EPOLLONESHOT`. */
-export const EPOLLONESHOT: number | undefined = c.EPOLLONESHOT;
+export const POLLNVAL: number = c.POLLNVAL;
+/** The peer shut down its writing half. Linux only: `undefined` on macOS, where Python lacks it too. Python: `select.POLLRDHUP`. */
+export const POLLRDHUP: number = c.POLLRDHUP;
+/**
+ * epoll: readable. Python: `select.EPOLLIN`.
+ *
+ * The `EPOLL*` constants are typed `number` so that they combine under `strict`
+ * (`select.EPOLLIN | select.EPOLLOUT`); they exist on Linux only and are
+ * `undefined` on macOS, as `epoll()` is (test {@link hasEpoll}).
+ */
+export const EPOLLIN: number = c.EPOLLIN;
+/** epoll: urgent data to read (Linux only; `undefined` on macOS). Python: `select.EPOLLPRI`. */
+export const EPOLLPRI: number = c.EPOLLPRI;
+/** epoll: writable (Linux only; `undefined` on macOS). Python: `select.EPOLLOUT`. */
+export const EPOLLOUT: number = c.EPOLLOUT;
+/** epoll: error condition, always reported (Linux only; `undefined` on macOS). Python: `select.EPOLLERR`. */
+export const EPOLLERR: number = c.EPOLLERR;
+/** epoll: hung up, always reported (Linux only; `undefined` on macOS). Python: `select.EPOLLHUP`. */
+export const EPOLLHUP: number = c.EPOLLHUP;
+/** epoll: the peer shut down its writing half (Linux only; `undefined` on macOS). Python: `select.EPOLLRDHUP`. */
+export const EPOLLRDHUP: number = c.EPOLLRDHUP;
+/** epoll: edge-triggered registration (Linux only; `undefined` on macOS). Python: `select.EPOLLET`. */
+export const EPOLLET: number = c.EPOLLET;
+/** epoll: report one event, then disable the fd until `modify()` (Linux only; `undefined` on macOS). Python: `select.EPOLLONESHOT`. */
+export const EPOLLONESHOT: number = c.EPOLLONESHOT;
 /**
  * select()'s limit: fds must be below this (1024 on Linux). The select
  * backend of `loop()` (asyncore's default) inherits it; use

@@ -13,25 +13,62 @@
 // Node's global Buffer is an accessor property: bind it once, off the hot paths.
 import { Buffer } from 'node:buffer';
 import { constants as osConstants } from 'node:os';
+import { inspect } from 'node:util';
 import { binding } from './native';
-import { OSError, GaiError, strerror } from './errors';
+import { OSError, GaiError, describeValue, strerror } from './errors';
 import { getaddrinfo } from './netdb';
 
 const c = binding.constants;
 const { EBADF, EAGAIN } = osConstants.errno;
 
 /**
+ * An AF_INET address: `[host, port]`, the host a dotted quad (or a name,
+ * on input). Python: the `(host, port)` tuple of `AF_INET`.
+ *
+ * @example
+ * const [host, port]: IPv4Address = sock.getsockname(); // for a Socket<IPv4Address>
+ */
+export type IPv4Address = [host: string, port: number];
+/**
+ * An AF_INET6 address as the kernel reports it: `[host, port, flowinfo, scopeId]`.
+ * On input the last two may be left out (see {@link Address}).
+ * Python: the `(host, port, flowinfo, scope_id)` tuple of `AF_INET6`.
+ */
+export type IPv6Address = [host: string, port: number, flowinfo: number, scopeId: number];
+/**
+ * An AF_UNIX address: a path; `''` for an unnamed socket (a `socketpair()`
+ * end, an unbound client). A leading NUL byte names Linux's abstract namespace.
+ * Python: the `str` address of `AF_UNIX`.
+ */
+export type UnixAddress = string;
+/**
  * A socket address, as Python shapes it: `[host, port]` (AF_INET),
  * `[host, port, flowinfo?, scopeId?]` (AF_INET6) or a path (AF_UNIX).
  * `''` as the host binds to every interface; host names are resolved with
- * getaddrinfo.
+ * getaddrinfo. What a call returns is one of {@link IPv4Address},
+ * {@link IPv6Address} or {@link UnixAddress}; a `Socket<A>` whose family is
+ * known returns `A` (see {@link AddressFamily}).
  *
  * Python: the address tuples of the `socket` module.
  *
  * @example
  * const addr: Address = ['127.0.0.1', 8080];
  */
-export type Address = [string, number] | [string, number, number?, number?] | string;
+export type Address = IPv4Address | [host: string, port: number, flowinfo?: number, scopeId?: number] | UnixAddress;
+
+/** The brand that carries an address family's address type; never present at runtime. */
+declare const addressOfFamily: unique symbol;
+/**
+ * An address family constant: a plain `number` at runtime, whose type also
+ * says what addresses of that family look like, so that
+ * `new Socket(AF_INET)` is a `Socket<IPv4Address>` and its `getsockname()[1]`
+ * is a `number`. Any number is accepted where one is expected; a family
+ * that is only known at runtime gives a `Socket<Address>`.
+ *
+ * @example
+ * function listener<A extends Address>(family: AddressFamily<A>): Socket<A> { return new Socket(family); }
+ */
+export type AddressFamily<A extends Address = Address> = number & { readonly [addressOfFamily]?: A };
 /**
  * Bytes as accepted wherever data is sent: strings are encoded as UTF-8.
  *
@@ -39,86 +76,90 @@ export type Address = [string, number] | [string, number, number?, number?] | st
  */
 export type BytesLike = Buffer | Uint8Array | ArrayBufferView | string;
 
-/** IPv4 address family; addresses are `[host, port]`. Python: `socket.AF_INET`. */
-export const AF_INET = c.AF_INET;
-/** IPv6 address family; addresses are `[host, port, flowinfo?, scopeId?]`. Python: `socket.AF_INET6`. */
-export const AF_INET6 = c.AF_INET6;
-/** Unix-domain address family; addresses are path strings. Python: `socket.AF_UNIX`. */
-export const AF_UNIX = c.AF_UNIX;
+/** IPv4 address family; addresses are `[host, port]` ({@link IPv4Address}). Python: `socket.AF_INET`. */
+export const AF_INET: AddressFamily<IPv4Address> = c.AF_INET;
+/** IPv6 address family; addresses are `[host, port, flowinfo?, scopeId?]` ({@link IPv6Address}). Python: `socket.AF_INET6`. */
+export const AF_INET6: AddressFamily<IPv6Address> = c.AF_INET6;
+/** Unix-domain address family; addresses are path strings ({@link UnixAddress}). Python: `socket.AF_UNIX`. */
+export const AF_UNIX: AddressFamily<UnixAddress> = c.AF_UNIX;
 /** Unspecified address family (for name resolution). Python: `socket.AF_UNSPEC`. */
-export const AF_UNSPEC = c.AF_UNSPEC;
+export const AF_UNSPEC: number = c.AF_UNSPEC;
 /** Stream (TCP) socket type. Python: `socket.SOCK_STREAM`. */
-export const SOCK_STREAM = c.SOCK_STREAM;
+export const SOCK_STREAM: number = c.SOCK_STREAM;
 /** Datagram (UDP) socket type. Python: `socket.SOCK_DGRAM`. */
-export const SOCK_DGRAM = c.SOCK_DGRAM;
+export const SOCK_DGRAM: number = c.SOCK_DGRAM;
 /** Raw socket type. Python: `socket.SOCK_RAW`. */
-export const SOCK_RAW = c.SOCK_RAW;
+export const SOCK_RAW: number = c.SOCK_RAW;
 /** Sequenced-packet socket type. Python: `socket.SOCK_SEQPACKET`. */
-export const SOCK_SEQPACKET = c.SOCK_SEQPACKET;
+export const SOCK_SEQPACKET: number = c.SOCK_SEQPACKET;
 /** The socket-level option level for `setsockopt`/`getsockopt`. Python: `socket.SOL_SOCKET`. */
-export const SOL_SOCKET = c.SOL_SOCKET;
+export const SOL_SOCKET: number = c.SOL_SOCKET;
 /** Allow rebinding a recently used address (what `Dispatcher.setReuseAddr()` sets). Python: `socket.SO_REUSEADDR`. */
-export const SO_REUSEADDR = c.SO_REUSEADDR;
-/** Let several sockets bind the same port; `undefined` where the platform lacks it. Python: `socket.SO_REUSEPORT`. */
-export const SO_REUSEPORT: number | undefined = c.SO_REUSEPORT;
+export const SO_REUSEADDR: number = c.SO_REUSEADDR;
+/**
+ * Let several sockets bind the same port. Linux (3.9 and later) and macOS have it; on a platform
+ * without it the value is `undefined`, as Python's attribute is missing there (test with
+ * `socket.SO_REUSEPORT !== undefined` if you support such a platform). Python: `socket.SO_REUSEPORT`.
+ */
+export const SO_REUSEPORT: number = c.SO_REUSEPORT;
 /** Read (and clear) the pending socket error, e.g. a failed non-blocking connect. Python: `socket.SO_ERROR`. */
-export const SO_ERROR = c.SO_ERROR;
+export const SO_ERROR: number = c.SO_ERROR;
 /** Send TCP keepalive probes. Python: `socket.SO_KEEPALIVE`. */
-export const SO_KEEPALIVE = c.SO_KEEPALIVE;
+export const SO_KEEPALIVE: number = c.SO_KEEPALIVE;
 /** Receive buffer size in bytes. Python: `socket.SO_RCVBUF`. */
-export const SO_RCVBUF = c.SO_RCVBUF;
+export const SO_RCVBUF: number = c.SO_RCVBUF;
 /** Send buffer size in bytes. Python: `socket.SO_SNDBUF`. */
-export const SO_SNDBUF = c.SO_SNDBUF;
+export const SO_SNDBUF: number = c.SO_SNDBUF;
 /** Linger on close; the value is a `struct linger` Buffer. Python: `socket.SO_LINGER`. */
-export const SO_LINGER = c.SO_LINGER;
+export const SO_LINGER: number = c.SO_LINGER;
 /** Allow sending datagrams to a broadcast address. Python: `socket.SO_BROADCAST`. */
-export const SO_BROADCAST = c.SO_BROADCAST;
+export const SO_BROADCAST: number = c.SO_BROADCAST;
 /** The socket's type (read-only). Python: `socket.SO_TYPE`. */
-export const SO_TYPE = c.SO_TYPE;
+export const SO_TYPE: number = c.SO_TYPE;
 /** Whether the socket is listening (read-only). Python: `socket.SO_ACCEPTCONN`. */
-export const SO_ACCEPTCONN = c.SO_ACCEPTCONN;
+export const SO_ACCEPTCONN: number = c.SO_ACCEPTCONN;
 /** Receive out-of-band data inline. Python: `socket.SO_OOBINLINE`. */
-export const SO_OOBINLINE = c.SO_OOBINLINE;
+export const SO_OOBINLINE: number = c.SO_OOBINLINE;
 /** Receive low-water mark. Python: `socket.SO_RCVLOWAT`. */
-export const SO_RCVLOWAT = c.SO_RCVLOWAT;
+export const SO_RCVLOWAT: number = c.SO_RCVLOWAT;
 /** Send low-water mark. Python: `socket.SO_SNDLOWAT`. */
-export const SO_SNDLOWAT = c.SO_SNDLOWAT;
+export const SO_SNDLOWAT: number = c.SO_SNDLOWAT;
 /** The IPv4 protocol level. Python: `socket.IPPROTO_IP`. */
-export const IPPROTO_IP = c.IPPROTO_IP;
+export const IPPROTO_IP: number = c.IPPROTO_IP;
 /** The TCP option level (for `TCP_NODELAY`). Python: `socket.IPPROTO_TCP`. */
-export const IPPROTO_TCP = c.IPPROTO_TCP;
+export const IPPROTO_TCP: number = c.IPPROTO_TCP;
 /** The UDP protocol number. Python: `socket.IPPROTO_UDP`. */
-export const IPPROTO_UDP = c.IPPROTO_UDP;
+export const IPPROTO_UDP: number = c.IPPROTO_UDP;
 /** The IPv6 option level (for `IPV6_V6ONLY`). Python: `socket.IPPROTO_IPV6`. */
-export const IPPROTO_IPV6 = c.IPPROTO_IPV6;
+export const IPPROTO_IPV6: number = c.IPPROTO_IPV6;
 /** Restrict an AF_INET6 socket to IPv6 traffic only. Python: `socket.IPV6_V6ONLY`. */
-export const IPV6_V6ONLY = c.IPV6_V6ONLY;
+export const IPV6_V6ONLY: number = c.IPV6_V6ONLY;
 /** Disable Nagle's algorithm: small writes go out at once. Python: `socket.TCP_NODELAY`. */
-export const TCP_NODELAY = c.TCP_NODELAY;
+export const TCP_NODELAY: number = c.TCP_NODELAY;
 /** `shutdown()`: no more receives. Python: `socket.SHUT_RD`. */
-export const SHUT_RD = c.SHUT_RD;
+export const SHUT_RD: number = c.SHUT_RD;
 /** `shutdown()`: no more sends (the peer reads EOF). Python: `socket.SHUT_WR`. */
-export const SHUT_WR = c.SHUT_WR;
+export const SHUT_WR: number = c.SHUT_WR;
 /** `shutdown()`: neither. Python: `socket.SHUT_RDWR`. */
-export const SHUT_RDWR = c.SHUT_RDWR;
+export const SHUT_RDWR: number = c.SHUT_RDWR;
 /** Send or receive out-of-band data. Python: `socket.MSG_OOB`. */
-export const MSG_OOB = c.MSG_OOB;
+export const MSG_OOB: number = c.MSG_OOB;
 /** Receive without removing the data from the queue. Python: `socket.MSG_PEEK`. */
-export const MSG_PEEK = c.MSG_PEEK;
+export const MSG_PEEK: number = c.MSG_PEEK;
 /** Make this one call non-blocking. Python: `socket.MSG_DONTWAIT`. */
-export const MSG_DONTWAIT = c.MSG_DONTWAIT;
+export const MSG_DONTWAIT: number = c.MSG_DONTWAIT;
 /** Wait for the full amount (blocking sockets). Python: `socket.MSG_WAITALL`. */
-export const MSG_WAITALL = c.MSG_WAITALL;
+export const MSG_WAITALL: number = c.MSG_WAITALL;
 /** Report the real length of a truncated datagram. Python: `socket.MSG_TRUNC`. */
-export const MSG_TRUNC = c.MSG_TRUNC;
+export const MSG_TRUNC: number = c.MSG_TRUNC;
 /** The kernel's largest `listen()` backlog. Python: `socket.SOMAXCONN`. */
-export const SOMAXCONN = c.SOMAXCONN;
+export const SOMAXCONN: number = c.SOMAXCONN;
 /** Marks the end of a record (SOCK_SEQPACKET). Python: `socket.MSG_EOR`. */
-export const MSG_EOR = c.MSG_EOR;
+export const MSG_EOR: number = c.MSG_EOR;
 /** `recvmsg()` flag in msgFlags: ancillary data was cut to fit the buffer. Python: `socket.MSG_CTRUNC`. */
-export const MSG_CTRUNC = c.MSG_CTRUNC;
+export const MSG_CTRUNC: number = c.MSG_CTRUNC;
 /** Ancillary data type (level SOL_SOCKET) carrying fds: the data is an array of C ints. Python: `socket.SCM_RIGHTS`. */
-export const SCM_RIGHTS = c.SCM_RIGHTS;
+export const SCM_RIGHTS: number = c.SCM_RIGHTS;
 
 /** Encode data for sending: strings as UTF-8, byte views as they are (no copy). @internal */
 export function toBytes(data: BytesLike): ArrayBufferView {
@@ -133,10 +174,37 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-function checkFamily(family: number): void {
+function checkFamily(family: unknown): void {
+  // The native layer says the same of type and proto; a family must be checked here first,
+  // where a number it does not know is EAFNOSUPPORT, as Python's.
+  if (typeof family !== 'number' || !Number.isInteger(family))
+    throw new TypeError(`family must be an integer (socket.AF_INET, AF_INET6 or AF_UNIX), got ${typeof family === 'number' ? String(family) : describeValue(family)}`);
   if (family !== AF_INET && family !== AF_INET6 && family !== AF_UNIX)
     throw new OSError(osConstants.errno.EAFNOSUPPORT, 'socket');
 }
+
+// A Socket that is garbage-collected while its fd is open closes the fd, as CPython's
+// socket.__del__ does, and says so once per process (Python's ResourceWarning, shown
+// there once per place by the default filter). The held value is the fd alone: the
+// Socket itself must stay collectable. close() and detach() unregister it.
+let warnedUnclosed = false;
+const unclosedSockets = new FinalizationRegistry<number>((fd) => {
+  try {
+    binding.close(fd);
+  } catch {
+    /* already gone */
+  }
+  if (warnedUnclosed) return;
+  warnedUnclosed = true;
+  process.emitWarning(
+    `unclosed socket fd=${fd} was closed by the garbage collector; call close() (or use \`using\`) when done with a socket. This warning is shown once.`,
+    'ResourceWarning',
+  );
+});
+
+/** `Symbol.dispose` where Node has it (18.18, 20.4 and later), else the symbol those versions use. */
+const disposeSymbol: typeof Symbol.dispose =
+  typeof Symbol.dispose === 'symbol' ? Symbol.dispose : (Symbol.for('nodejs.dispose') as typeof Symbol.dispose);
 
 // recv() reads into one reusable buffer, then copies exactly the bytes that
 // came into a Buffer.allocUnsafe() (Node's pool, for small reads). Building
@@ -186,11 +254,11 @@ function recvCopy(fd: number, bufsize: number, flags: number): Buffer {
  * host * 65536 + port (building the array and string in C++ cost more than
  * the syscall); every other family comes as it is.
  */
-function expandAddress(a: unknown): Address {
-  if (typeof a !== 'number') return a as Address;
+function expandAddress<A extends Address>(a: unknown): A {
+  if (typeof a !== 'number') return a as A;
   const port = a % 65536;
   const h = (a - port) / 65536;
-  return [`${h >>> 24}.${(h >>> 16) & 255}.${(h >>> 8) & 255}.${h & 255}`, port];
+  return [`${h >>> 24}.${(h >>> 16) & 255}.${(h >>> 8) & 255}.${h & 255}`, port] as A;
 }
 
 /** Set by `Socket#accept()` while it wraps the fd accept(2) just returned. */
@@ -201,12 +269,21 @@ let adoptingAccepted = false;
  * `setblocking(false)` makes it non-blocking (asyncore does this for you).
  * Every failure throws {@link OSError}; sending never raises SIGPIPE.
  *
+ * `A` is the type of the addresses it returns: `new Socket(AF_INET)` is a
+ * `Socket<IPv4Address>`, so `getsockname()[1]` is a `number`; with a family
+ * only known at runtime it is `Socket<Address>`.
+ *
+ * Close it when done (or declare it with `using`): one that is garbage-collected
+ * while open is closed then, with a one-time `ResourceWarning`, as in Python.
+ *
  * Python: `socket.socket(family=AF_INET, type=SOCK_STREAM, proto=0, fileno=None)`.
  *
  * @example
  * const s = new socket.Socket(socket.AF_INET, socket.SOCK_STREAM);
+ * s.bind(['127.0.0.1', 0]);
+ * const port: number = s.getsockname()[1];
  */
-export class Socket {
+export class Socket<A extends Address = Address> {
   /** The address family (`AF_INET`, `AF_INET6`, `AF_UNIX`). Python: `socket.family`. */
   readonly family: number;
   /** The socket type (`SOCK_STREAM`, `SOCK_DGRAM`). Python: `socket.type`. */
@@ -219,12 +296,12 @@ export class Socket {
   /**
    * Python: `socket.socket(family=AF_INET, type=SOCK_STREAM, proto=0, fileno=None)`.
    *
-   * @param family AF_INET (default), AF_INET6 or AF_UNIX
+   * @param family AF_INET (default), AF_INET6 or AF_UNIX; not an integer: TypeError; unknown: OSError EAFNOSUPPORT
    * @param type SOCK_STREAM (default) or SOCK_DGRAM
    * @param proto protocol number, usually 0
-   * @param fileno adopt an existing socket fd instead of creating one
+   * @param fileno adopt an existing socket fd instead of creating one (the Socket then owns it)
    */
-  constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto = 0, fileno?: number) {
+  constructor(family: AddressFamily<A> = AF_INET as AddressFamily<A>, type: number = SOCK_STREAM, proto = 0, fileno?: number | null) {
     this.family = family;
     this.type = type;
     this.proto = proto;
@@ -236,6 +313,7 @@ export class Socket {
       this.blocking = adoptingAccepted || binding.getBlocking(fileno);
       this.fd = fileno;
     }
+    unclosedSockets.register(this, this.fd, this);
   }
 
   /** The fd, or -1 once closed (as Python). Python: `socket.fileno()`. */
@@ -257,12 +335,19 @@ export class Socket {
   /** Let go of the fd without closing it and return it. Python: `socket.detach()`. */
   detach(): number {
     const fd = this.fd;
+    if (fd !== -1) unclosedSockets.unregister(this);
     this.fd = -1;
     return fd;
   }
 
-  /** `false`: calls that would block throw OSError EAGAIN instead. Python: `socket.setblocking(flag)`. */
-  setblocking(flag: boolean): void {
+  /**
+   * `false`: calls that would block throw OSError EAGAIN instead. A boolean or
+   * a number (Python takes an int: `0`/`1`); anything else is a TypeError.
+   * Python: `socket.setblocking(flag)`.
+   */
+  setblocking(flag: boolean | number): void {
+    if (typeof flag !== 'boolean' && typeof flag !== 'number')
+      throw new TypeError(`setblocking(flag): flag must be a boolean, got ${describeValue(flag)}`);
     binding.setBlocking(this.live('setblocking'), !!flag);
     this.blocking = !!flag;
   }
@@ -298,12 +383,12 @@ export class Socket {
   }
 
   /** Accept a connection: `[socket, address]`. The new socket is blocking, as Python's (asyncore makes it non-blocking). Python: `socket.accept()`. */
-  accept(): [Socket, Address] {
+  accept(): [Socket<A>, A] {
     const [fd, compact] = binding.accept(this.live('accept'), true);
-    const addr = expandAddress(compact);
+    const addr = expandAddress<A>(compact);
     adoptingAccepted = true; // a fresh, blocking fd: nothing to validate (saves an fcntl per connection)
     try {
-      return [new Socket(this.family, this.type, this.proto, fd), addr as Address];
+      return [new Socket<A>(this.family, this.type, this.proto, fd), addr];
     } finally {
       adoptingAccepted = false;
     }
@@ -370,9 +455,18 @@ export class Socket {
     return binding.recvInto(this.live('recvInto'), buffer, 0, n, flags);
   }
 
-  /** Receive a datagram: `[data, senderAddress]`. Python: `socket.recvfrom(bufsize, flags)`. */
-  recvfrom(bufsize: number, flags = 0): [Buffer, Address | null] {
-    return binding.recvfrom(this.live('recvfrom'), bufsize, flags) as [Buffer, Address | null];
+  /**
+   * Receive a datagram: `[data, senderAddress]`. The address is `null` when
+   * the kernel reports none, as Python's is `None`: on a connected stream
+   * socket (TCP, AF_UNIX SOCK_STREAM), where there is only the peer
+   * (`getpeername()`). A datagram socket always gets one (`''` from an
+   * unbound AF_UNIX sender). Python: `socket.recvfrom(bufsize, flags)`.
+   *
+   * @example
+   * const [data, from] = udp.recvfrom(2048); // from: IPv4Address | null for a Socket<IPv4Address>
+   */
+  recvfrom(bufsize: number, flags = 0): [Buffer, A | null] {
+    return binding.recvfrom(this.live('recvfrom'), bufsize, flags) as [Buffer, A | null];
   }
 
   /** Shut down one or both halves of the connection (`SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`). Python: `socket.shutdown(how)`. */
@@ -381,13 +475,13 @@ export class Socket {
   }
 
   /** The local address, e.g. the port the kernel picked for port 0. Python: `socket.getsockname()`. */
-  getsockname(): Address {
-    return expandAddress(binding.getsockname(this.live('getsockname'), true));
+  getsockname(): A {
+    return expandAddress<A>(binding.getsockname(this.live('getsockname'), true));
   }
 
   /** The remote address; OSError ENOTCONN when not connected. Python: `socket.getpeername()`. */
-  getpeername(): Address {
-    return expandAddress(binding.getpeername(this.live('getpeername'), true));
+  getpeername(): A {
+    return expandAddress<A>(binding.getpeername(this.live('getpeername'), true));
   }
 
   /**
@@ -466,6 +560,7 @@ export class Socket {
     const fd = this.fd;
     if (fd === -1) return;
     this.fd = -1;
+    unclosedSockets.unregister(this);
     binding.close(fd);
   }
 
@@ -473,7 +568,25 @@ export class Socket {
   toString(): string {
     return `<socket fd=${this.fd}, family=${this.family}, type=${this.type}, proto=${this.proto}>`;
   }
+
+  /** `util.inspect()` and `console.log()` show `toString()`. Not in Python. */
+  [inspect.custom](): string {
+    return this.toString();
+  }
 }
+
+/**
+ * `close()`, so that `using sock = new socket.Socket()` closes it at the end of the block.
+ * Python: `socket.__exit__()` (`with socket.socket() as s:`).
+ */
+export interface Socket<A extends Address = Address> extends Disposable {}
+Object.defineProperty(Socket.prototype, disposeSymbol, {
+  value: function dispose(this: Socket): void {
+    this.close();
+  },
+  writable: true,
+  configurable: true,
+});
 
 /**
  * A connected pair of sockets (AF_UNIX by default), as Python's `socket.socketpair()`.
@@ -481,9 +594,13 @@ export class Socket {
  * @example
  * const [a, b] = socket.socketpair();
  */
-export function socketpair(family: number = AF_UNIX, type: number = SOCK_STREAM, proto = 0): [Socket, Socket] {
+export function socketpair<A extends Address = UnixAddress>(
+  family: AddressFamily<A> = AF_UNIX as AddressFamily<A>,
+  type: number = SOCK_STREAM,
+  proto = 0,
+): [Socket<A>, Socket<A>] {
   const [a, b] = binding.socketpair(family, type, proto);
-  return [new Socket(family, type, proto, a), new Socket(family, type, proto, b)];
+  return [new Socket<A>(family, type, proto, a), new Socket<A>(family, type, proto, b)];
 }
 
 /** True when the kernel can create AF_INET6 sockets. Python: `socket.has_ipv6`. */

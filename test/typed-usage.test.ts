@@ -3,8 +3,11 @@
  *
  * Every ```ts block of README.md and docs/porting-from-python.md is written to a
  * temporary .ts file and type-checked with the project's compiler options
- * (strict, noImplicitOverride, …; noEmit), with `'asyncore-node'` mapped to
- * lib/index.ts, all in one Program. And every name a block imports from
+ * (strict, noImplicitOverride, …; noEmit) plus the two strictest flags a user's
+ * project may set (`exactOptionalPropertyTypes`, which `tsc --init` now enables,
+ * and `noUncheckedIndexedAccess`), with `'asyncore-node'` mapped to
+ * lib/index.ts, all in one Program: what the README shows compiles, with no
+ * cast, in the strictest project. And every name a block imports from
  * `'asyncore-node'` (or destructures from `require('asyncore-node')`) must be
  * exported by the entry point: values at runtime, type-only names by lib/index.ts.
  *
@@ -190,7 +193,7 @@ describe('the TypeScript in the documentation', () => {
     expect(problems).toEqual([]);
   });
 
-  test('the blocks compile (strict, one Program for all of them)', () => {
+  test('the blocks compile (strict, exactOptionalPropertyTypes, noUncheckedIndexedAccess; one Program for all of them)', () => {
     expect(units.length).toBeGreaterThan(0);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asyncore-typed-usage-'));
     try {
@@ -229,6 +232,8 @@ describe('the TypeScript in the documentation', () => {
         rootDir: undefined,
         outDir: undefined,
         strict: true,
+        exactOptionalPropertyTypes: true,
+        noUncheckedIndexedAccess: true,
         paths: { [PACKAGE]: [path.join(ROOT, 'lib', 'index.ts')] },
         typeRoots: [path.join(ROOT, 'node_modules', '@types')],
       };
