@@ -81,13 +81,6 @@ export class ExitNow extends Error {
 }
 
 /**
- * Called after a channel joins or leaves a map: `loopAsync()` sets one for
- * the map it serves, so that a channel added or closed from outside its
- * handlers (a timer, other I/O) ends the current wait. @internal
- */
-export const mapWatchers: WeakMap<SocketMap, () => void> = new WeakMap();
-
-/**
  * Error classes that always propagate out of the loop instead of going to
  * `handleError`. Holds {@link ExitNow}; add your own to this set (Python's
  * tuple also holds KeyboardInterrupt and SystemExit, which have no JavaScript
@@ -342,7 +335,6 @@ export class Dispatcher<S extends Socket | FileWrapper | null = Socket | FileWra
   addChannel(map: SocketMap | null = null): void {
     const m = map ?? this._map;
     m.set(this._fileno as number, this);
-    mapWatchers.get(m)?.();
   }
 
   /** Remove this channel from `map` (default: its own) and forget its fd. asyncore: `dispatcher.del_channel(map=None)`. */
@@ -351,7 +343,6 @@ export class Dispatcher<S extends Socket | FileWrapper | null = Socket | FileWra
     const fd = this._fileno;
     if (fd !== null && m.has(fd)) {
       m.delete(fd);
-      mapWatchers.get(m)?.();
     }
     this._fileno = null;
   }

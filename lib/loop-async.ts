@@ -1,52 +1,58 @@
 /**
- * `loopAsync()`: asyncore's loop without blocking Node's event loop.
+ * `loopAsync()`: asyncore's loop inside Node's event loop.
  *
- * It runs the very passes `loop()` runs (lib/loop.ts), cut at their wait. A
- * pass under loopAsync is:
+ * It runs the passes `loop()` runs (lib/loop.ts: the same questions, the same
+ * deliveries, over the same backends), but never blocks the thread: it runs
+ * in "turns", one each time Node's event loop is about to wait for I/O
+ * (libuv's prepare phase; native/async_wait.cc). A turn:
  *
- *   1. ask every channel `readable()`/`writable()` once, as the backend does;
- *   2. look without blocking (select/poll/epoll_wait with timeout 0);
- *   3. if nothing was ready and the pass may wait, return to Node's event
- *      loop until something in the pass's interest is ready, the pass's
- *      timeout has passed (an idle pass sleeps its timeout, as loop()'s
- *      does) or the loop is woken (a channel added to or removed from the
- *      map from outside its handlers, or `wakeLoop(map)`); then look once
- *      more without blocking;
- *   4. dispatch what was ready, as the backend does.
+ *   1. asks every channel `readable()`/`writable()`, as the pass does;
+ *   2. looks without blocking (select/poll/epoll_wait with timeout 0);
+ *   3. if something is ready, dispatches it and the pass is done; passes that
+ *      find work at once follow each other for up to `yieldEveryMs` (2 ms),
+ *      then Node's event loop gets a round (timers, I/O) without blocking;
+ *   4. if nothing is ready, lets Node's event loop block until the pass's
+ *      interest is ready, its timeout passes, or anything else wakes Node.
  *
- * So each pass asks once and dispatches once, and `count` counts passes as
- * loop() does (a pass ended early by a wake-up counts too).
+ * Whatever woke Node, the next turn asks the channels again before Node
+ * blocks again. So what JavaScript changed meanwhile (a `writable()` answer,
+ * a `send()` or `push()` queued from a timer or an HTTP handler, channels
+ * added or closed) is seen without a call the user has to know about, and a
+ * channel closed between turns is simply not asked: no backend waits on a
+ * stale fd set. A pass that waited asks more than once (each turn); a pass
+ * ends when it has dispatched or its timeout has passed, and `count` counts
+ * passes as loop() does.
  *
- * The wait of step 3 was chosen by measurement (scripts/bench-loop-async.js):
- * Node's event loop watches an epoll fd holding the pass's interest (for the
- * epoll backend the map's own set; for select and poll an epoll set kept per
- * map that mirrors the pass's fds) through a uv_poll_t, with a uv_timer_t
- * for the timeout. The alternative, a native thread that waits and wakes
- * Node through a threadsafe function, costs a thread handoff per wait and
- * was slower and less steady; it remains the way where there is no epoll
- * (the thread poll()s the pass's fds).
+ * What Node's event loop watches in step 4 (chosen by measurement,
+ * scripts/bench-loop-async.js): the epoll backend's own epoll fd; for the
+ * select and poll backends an edge-triggered epoll set fed the same interest
+ * (it reports each change of readiness once, so a condition select does not
+ * report cannot wake Node over and over); a uv_poll_t watches it. Without
+ * epoll (macOS), a native thread poll()s the pass's fds instead.
  *
- * Between passes that found work at once, Node's event loop still gets a
- * turn (timers, I/O, setImmediate) at least every `yieldEveryMs` (2 ms);
- * yielding after every such pass cost a quarter of the throughput.
+ * Every run owns its state (pollers, the native waiter) and frees it when it
+ * settles; nothing is planted in the dispatcher or the loop for it.
  */
-import { performance } from 'node:perf_hooks';
 import { binding, type AsyncWaitHandle } from './native';
-import { mapWatchers, socketMap, type SocketMap } from './dispatcher';
-import { backendReleasers, prepareFor, releaseBackend, type LoopOptions, type PreparedPass } from './loop';
-import { hasEpollBackend, interestFor, type EpollInterest } from './epoll';
+import { socketMap, type Dispatcher, type SocketMap } from './dispatcher';
+import { backendOf, checkOptionKeys, epollFdOf as keptEpollFdOf, LOOP_OPTION_KEYS, PASS_STEPS, type LoopOptions, type PassSteps } from './loop';
+import { BEST_BACKEND, hasEpollBackend, pollerFactory, type Backend, type Poller } from './backends';
+import { epollFdIfOpen } from './backends/epoll';
+import { grownCapacity } from './scratch';
 
 /** Options of {@link loopAsync}: those of `loop()` and an AbortSignal. */
 export interface LoopAsyncOptions extends LoopOptions {
   /** Stops the loop (also in the middle of a wait); the promise rejects with `signal.reason`. */
-  signal?: AbortSignal | null;
+  signal?: AbortSignal | null | undefined;
 }
 
+const LOOP_ASYNC_OPTION_KEYS: readonly string[] = [...LOOP_OPTION_KEYS, 'signal'];
+
 /**
- * How step 3 waits: 'uv' (a uv_poll_t on the interest's epoll fd; Linux's
- * default), 'thread' (a native thread poll()s that epoll fd), 'thread-fds'
- * (a native thread poll()s the pass's fds; the default without epoll).
- * Settable through ASYNCORE_WAIT for measurements and tests. @internal
+ * What Node's event loop watches while a pass waits: 'uv' (a uv_poll_t on an
+ * epoll fd; Linux's default), 'thread' (a native thread poll()s that epoll
+ * fd), 'thread-fds' (a native thread poll()s the pass's fds; the default
+ * without epoll). Settable through ASYNCORE_WAIT for measurements and tests. @internal
  */
 export type WaitMode = 'uv' | 'thread' | 'thread-fds';
 
@@ -60,7 +66,7 @@ function defaultWaitMode(): WaitMode {
 /** @internal */
 export let waitMode: WaitMode = defaultWaitMode();
 
-/** Switch how loopAsync waits (measurements and tests). @internal */
+/** Switch what loopAsync runs started from now on watch (measurements and tests). @internal */
 export function setWaitMode(mode: WaitMode): void {
   if (mode !== 'thread-fds' && !hasEpollBackend) throw new Error(`wait mode '${mode}' needs epoll`);
   waitMode = mode;
@@ -68,7 +74,7 @@ export function setWaitMode(mode: WaitMode): void {
 
 /**
  * Longest stretch of passes that found work at once before Node's event
- * loop gets a turn (ms). Timers fire at most about this late while the
+ * loop gets a round (ms). Timers fire at most about this late while the
  * channels are busy. @internal
  */
 export let yieldEveryMs = Number(process.env.ASYNCORE_YIELD_MS ?? 2);
@@ -78,291 +84,274 @@ export function setYieldEveryMs(ms: number): void {
   yieldEveryMs = ms;
 }
 
-// ---- a native waiter, as a promise ---------------------------------------------------------
+// ---- what Node's event loop watches for a select or poll pass ----------------------------
 
-/**
- * One native waiter (native/async_wait.cc) and its pending wait. In 'uv'
- * mode it is bound to one epoll fd and closed before that fd is.
- */
-type WaitEnd = 'ready' | 'timeout' | 'woken';
+/** A poller that only records the interest, for a native thread to poll() ('thread-fds'). */
+class InterestList implements Poller {
+  fds = new Int32Array(64);
+  events = new Int32Array(64);
+  watching = 0;
+  readonly readyFds = new Int32Array(0);
+  readonly readyEvents = new Int32Array(0);
+  readonly pollFd = -1;
 
-class Waiter {
-  private handle: AsyncWaitHandle | null;
-  private pending: ((end: WaitEnd) => void) | null = null;
-
-  constructor(
-    readonly mode: WaitMode,
-    readonly fd: number,
-  ) {
-    this.handle = mode === 'uv' ? binding.asyncWaitCreate('uv', fd) : binding.asyncWaitCreate('thread');
+  begin(): void {
+    this.watching = 0;
   }
 
-  /**
-   * Resolve 'ready' when the watched fd (or one of `fds`) is ready,
-   * 'timeout' after `ms` (-1: no limit), 'woken' when `run.wake()` is
-   * called; reject with the signal's reason when it aborts.
-   */
-  wait(ms: number, run: Run, fds?: Int32Array, events?: Int32Array, n?: number): Promise<WaitEnd> {
-    const { signal } = run;
-    return new Promise<WaitEnd>((resolve, reject) => {
-      const handle = this.handle;
-      if (handle === null) return resolve('ready'); // closed: the caller looks again
-      const onAbort = (): void => {
-        this.pending = null;
-        run.wake = null;
-        binding.asyncWaitCancel(handle);
-        reject(signal!.reason);
-      };
-      this.pending = (end) => {
-        this.pending = null;
-        run.wake = null;
-        signal?.removeEventListener('abort', onAbort);
-        resolve(end);
-      };
-      run.wake = () => {
-        binding.asyncWaitCancel(handle);
-        this.pending?.('woken');
-      };
-      const onStatus = (status: number): void => this.pending?.(status !== 0 ? 'ready' : 'timeout');
-      if (this.mode === 'uv') binding.asyncWaitStart(handle, ms, onStatus);
-      else if (this.mode === 'thread') binding.asyncWaitStart(handle, ms, onStatus, Int32Array.of(this.fd), Int32Array.of(POLLIN_VALUE), 1);
-      else binding.asyncWaitStart(handle, ms, onStatus, fds!, events!, n!);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+  watch(fd: number, _obj: Dispatcher, events: number): void {
+    const k = this.watching;
+    if (k === this.fds.length) {
+      const cap = grownCapacity(k, k + 1);
+      const fds = new Int32Array(cap);
+      const evs = new Int32Array(cap);
+      fds.set(this.fds);
+      evs.set(this.events);
+      this.fds = fds;
+      this.events = evs;
+    }
+    this.fds[k] = fd;
+    this.events[k] = events;
+    this.watching = k + 1;
   }
 
-  /** Stop for good; a pending wait resolves as 'ready', so its pass looks again. */
+  wait(): number {
+    return 0; // never waited on here: the thread polls `fds`
+  }
+
   close(): void {
-    const handle = this.handle;
-    if (handle === null) return;
-    this.handle = null;
-    binding.asyncWaitClose(handle);
-    this.pending?.('ready');
+    this.watching = 0;
   }
-}
-
-const POLLIN_VALUE: number = binding.constants.POLLIN;
-
-/** The waiter bound to the set's current epoll fd (a new one after the set was rebuilt or reopened). */
-function waiterOf(set: EpollInterest): Waiter {
-  const box = set.fdBox;
-  const current = box.attachment;
-  const mode = waitMode === 'uv' ? 'uv' : 'thread'; // an epoll fd is watched by libuv or a thread
-  if (current instanceof Waiter && current.fd === box.epfd && current.mode === mode) return current;
-  current?.close();
-  const w = new Waiter(mode, box.epfd);
-  box.attachment = w;
-  return w;
-}
-
-/** Waiters of the no-epoll path ('thread-fds'), one per map. */
-const fdWaiters = new WeakMap<SocketMap, Waiter>();
-
-// ---- waiting for a pass -------------------------------------------------------------------
-
-/** Bring the map's epoll set in line with a select/poll pass's interest (only what changed). */
-function mirrorInto(set: EpollInterest, p: PreparedPass): void {
-  const m = p.mirror!;
-  set.begin();
-  for (let i = 0; i < m.count; i++) {
-    const obj = m.objAt(i);
-    set.update(m.fdAt(i), obj, obj.socket, m.watchMaskAt(i));
-  }
-  if (set.size > m.count) set.sweep();
-}
-
-/** The set whose epoll fd shows the pass's readiness. */
-function setFor(p: PreparedPass): EpollInterest {
-  const set = interestFor(p.map);
-  if (p.mirror !== undefined) mirrorInto(set, p);
-  return set;
 }
 
 /**
- * A select pass is not woken by everything epoll reports (a hang-up on a
- * write-only fd): take such fds out of the set for the rest of this pass.
- * Returns whether one was.
+ * The pass's own backend (whose wait and results the pass uses) and a
+ * watcher fed the same interest, whose fd Node's event loop watches.
  */
-function muteSpurious(set: EpollInterest, p: PreparedPass): boolean {
-  const m = p.mirror;
-  if (m === undefined) return false;
-  const r = set.takeResults();
-  let muted = false;
-  try {
-    const n = set.wait(r, 0);
-    for (let j = 0; j < n; j++) {
-      const fd = r.fds[j];
-      for (let i = 0; i < m.count; i++) {
-        if (m.fdAt(i) !== fd) continue;
-        if (!m.reportsAt(i, r.events[j])) {
-          set.mute(fd);
-          muted = true;
-        }
-        break;
-      }
-    }
-  } finally {
-    set.giveBack(r);
-  }
-  return muted;
-}
+class Watched implements Poller {
+  constructor(
+    readonly pass: Poller,
+    readonly watcher: Poller,
+  ) {}
 
-/** The pass's fds and poll masks, for a thread that poll()s them. */
-function fdArrays(p: PreparedPass): [Int32Array, Int32Array, number] {
-  const m = p.mirror!;
-  const fds = new Int32Array(m.count);
-  const events = new Int32Array(m.count);
-  for (let i = 0; i < m.count; i++) {
-    fds[i] = m.fdAt(i);
-    events[i] = m.watchMaskAt(i);
+  begin(): void {
+    this.pass.begin();
+    this.watcher.begin();
   }
-  return [fds, events, m.count];
-}
 
-/**
- * Step 3: wait until the pass finds something ready, its timeout passes, or
- * the loop is woken (the map changed); then it has looked once more.
- */
-async function waitForPass(p: PreparedPass, run: Run): Promise<void> {
-  const deadline = p.waitMs < 0 ? Infinity : performance.now() + p.waitMs;
-  const useFds = waitMode === 'thread-fds' && p.mirror !== undefined;
-  const set = useFds ? null : setFor(p);
-  const arrays = useFds ? fdArrays(p) : null;
-  for (;;) {
-    const left = deadline === Infinity ? -1 : Math.max(0, Math.ceil(deadline - performance.now()));
-    let end: WaitEnd;
-    if (run.woken) {
-      end = 'woken'; // the map changed since the pass asked its channels
-    } else if (set !== null) {
-      if (set.released) end = 'woken'; // releaseBackend() from outside: the next pass starts afresh
-      else if (set.always.size > 0) end = 'ready'; // a regular file or a closed fd: ready without waiting
-      else end = await waiterOf(set).wait(left, run);
-    } else {
-      let w = fdWaiters.get(p.map);
-      if (w === undefined) fdWaiters.set(p.map, (w = new Waiter('thread-fds', -1)));
-      end = await w.wait(left, run, ...arrays!);
-    }
-    if (p.wait(true) > 0 || end !== 'ready' || left === 0) return;
-    // Woken, yet the backend sees nothing: readiness that went away, or one select does not report.
-    if (set !== null) muteSpurious(set, p);
+  watch(fd: number, obj: Dispatcher, events: number): void {
+    this.pass.watch(fd, obj, events);
+    this.watcher.watch(fd, obj, events);
+  }
+
+  get watching(): number {
+    return this.pass.watching;
+  }
+
+  wait(ms: number): number {
+    // First take what the edge-triggered watcher has queued, then look: a change after
+    // this look is queued anew and wakes Node; one before it, the look sees.
+    this.watcher.wait(0);
+    return this.pass.wait(ms);
+  }
+
+  get readyFds(): Int32Array {
+    return this.pass.readyFds;
+  }
+
+  get readyEvents(): Int32Array {
+    return this.pass.readyEvents;
+  }
+
+  get pollFd(): number {
+    return this.watcher.pollFd;
+  }
+
+  close(): void {
+    this.pass.close();
+    this.watcher.close();
   }
 }
 
-// ---- loopAsync() ----------------------------------------------------------------------------
-
-/** A running loopAsync: its signal, and how to end its current wait early. */
-interface Run {
-  readonly signal: AbortSignal | null;
-  /** Set while a wait is pending: ends it as 'woken'. */
-  wake: (() => void) | null;
-  /** The map changed since the current pass asked its channels. */
-  woken: boolean;
+/** The poller a run over `backend` uses, given what Node's event loop is to watch. */
+function runPoller(backend: Backend, mode: WaitMode): Poller {
+  const pass = pollerFactory(backend)();
+  if (backend === 'epoll') return pass; // its own epoll fd shows its readiness
+  if (mode === 'thread-fds') return new Watched(pass, new InterestList());
+  return new Watched(pass, pollerFactory('epoll')({ edgeTriggered: true }));
 }
+
+// ---- a run -------------------------------------------------------------------------------
+
+// Why a turn came (native/async_wait.cc).
+const TURN_TIMED_OUT = 2;
 
 const running = new WeakMap<SocketMap, Run>();
 
-/**
- * While a loopAsync serves `map`, a channel that joins or leaves it from
- * outside its handlers (a timer, other I/O) ends the pass's wait, so the
- * next pass sees the change at once instead of after its timeout. Dispatcher's
- * addChannel()/delChannel() call the watcher; code that edits the map directly
- * calls wakeLoop(map).
- */
-function watchMap(map: SocketMap, run: Run): () => void {
-  mapWatchers.set(map, () => {
-    run.woken = true;
-    run.wake?.();
-  });
-  return () => mapWatchers.delete(map);
+/** One loopAsync() call: its passes, its pollers and its native waiter. */
+class Run {
+  private readonly steps: PassSteps;
+  private readonly poller: Poller;
+  private readonly mode: WaitMode;
+  private readonly waiter: AsyncWaitHandle;
+  private count: number;
+  /** When the current pass's timeout ends (performance.now() ms), or NaN between passes. */
+  private deadline = NaN;
+  /** While the current pass sleeps (it found nothing to watch): the map's size when it asked; else -1. */
+  private sleepingSize = -1;
+  private done = false;
+  private readonly onAbort = (): void => this.settle(this.signal!.reason, true);
+
+  constructor(
+    private readonly map: SocketMap,
+    private readonly timeout: number | null,
+    backend: Backend,
+    count: number | null | undefined,
+    private readonly signal: AbortSignal | null,
+    private readonly resolve: () => void,
+    private readonly reject: (err: unknown) => void,
+  ) {
+    this.steps = PASS_STEPS[backend];
+    this.mode = waitMode;
+    this.count = count === null || count === undefined ? Infinity : count;
+    this.poller = runPoller(backend, this.mode);
+    try {
+      this.waiter = binding.asyncWaitCreate(this.mode === 'uv' ? 'uv' : 'thread');
+    } catch (err) {
+      this.poller.close();
+      throw err;
+    }
+  }
+
+  start(): void {
+    running.set(this.map, this);
+    this.signal?.addEventListener('abort', this.onAbort, { once: true });
+    binding.asyncWaitActivate(this.waiter, this.turn);
+  }
+
+  /** The epoll fd this run watches, or -1 (tests and diagnostics). */
+  get epollFd(): number {
+    return epollFdIfOpen(this.poller instanceof Watched ? this.poller.watcher : this.poller);
+  }
+
+  /** Called by the native waiter before Node's event loop blocks (`why`: what ended the last block). */
+  private readonly turn = (why: number): void => {
+    try {
+      if (this.inPass && (why === TURN_TIMED_OUT || performance.now() >= this.deadline)) this.endPass();
+      // A pass that found nothing to watch is a sleep, as asyncore's (item 14): it is asked
+      // again before its timeout only when a channel joined or left the map.
+      if (this.inPass && this.sleepingSize === this.map.size) return this.block(this.deadline - performance.now(), 0);
+      const stretchEnd = performance.now() + yieldEveryMs;
+      while (!this.done) {
+        if (this.map.size === 0 || this.count <= 0) return this.settle();
+        const watching = this.steps.ask(this.map, this.poller);
+        if (!this.inPass) this.startPass(watching);
+        const n = watching > 0 ? this.poller.wait(0) : 0;
+        if (n > 0) {
+          this.steps.deliver(this.map, this.poller, n);
+        } else {
+          const left = this.deadline - performance.now();
+          if (left > 0) return this.block(left, watching);
+        }
+        this.endPass();
+        if (this.signal?.aborted) return this.settle(this.signal.reason, true);
+        if (performance.now() >= stretchEnd) return; // Node's event loop gets a round, then the next turn
+      }
+    } catch (err) {
+      this.settle(err, true);
+    }
+  };
+
+  private get inPass(): boolean {
+    return !Number.isNaN(this.deadline);
+  }
+
+  /** A pass begins: its timeout, by asyncore's rule for the backend, runs from now. */
+  private startPass(watching: number): void {
+    const ms = this.steps.waitMs(this.timeout, watching);
+    this.deadline = ms < 0 ? Infinity : performance.now() + ms;
+    this.sleepingSize = watching === 0 ? this.map.size : -1;
+  }
+
+  private endPass(): void {
+    this.deadline = NaN;
+    this.sleepingSize = -1;
+    this.count--;
+  }
+
+  /** Let Node's event loop block up to `ms` (Infinity: no limit) or until the pass's interest is ready. */
+  private block(ms: number, watching: number): void {
+    const t = ms === Infinity ? -1 : Math.ceil(ms);
+    const p = this.poller;
+    if (watching > 0 && p instanceof Watched && p.watcher instanceof InterestList) {
+      const list = p.watcher;
+      binding.asyncWaitBlock(this.waiter, t, -1, list.fds, list.events, list.watching);
+    } else {
+      binding.asyncWaitBlock(this.waiter, t, watching > 0 ? p.pollFd : -1);
+    }
+  }
+
+  /** End the run: free its state (the waiter first: it may watch the poller's fd), then settle the promise. */
+  private settle(err?: unknown, failed = false): void {
+    if (this.done) return;
+    this.done = true;
+    binding.asyncWaitClose(this.waiter);
+    this.poller.close();
+    running.delete(this.map);
+    this.signal?.removeEventListener('abort', this.onAbort);
+    if (failed) this.reject(err);
+    else this.resolve();
+  }
+}
+
+/** The epoll fd serving `map`: a running loopAsync's, else the one `loop()` keeps, else -1 (tests and diagnostics). @internal */
+export function epollFdOf(map: SocketMap): number {
+  const run = running.get(map);
+  return run !== undefined ? run.epollFd : keptEpollFdOf(map);
 }
 
 /**
- * End the current wait of the loopAsync serving `map` (if it is waiting),
- * so that its next pass asks the channels again. Call it after changing a
- * channel's `readable()`/`writable()` answer from outside the loop's
- * handlers, e.g. queuing data from a timer or an HTTP request, or after
- * editing the map directly. (A Dispatcher joining or leaving the map wakes
- * it by itself.) The pass that was waiting counts
- * as a pass.
+ * Kept for compatibility; never needed. A running `loopAsync()` asks its
+ * channels again before Node's event loop next waits, whatever JavaScript
+ * changed (a `readable()`/`writable()` answer, data queued from a timer or an
+ * HTTP request, channels added or removed), so there is nothing left for
+ * this call to do.
  */
 export function wakeLoop(map: SocketMap = socketMap): void {
-  const run = running.get(map);
-  if (run === undefined) return;
-  run.woken = true;
-  run.wake?.();
-}
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+  void map;
 }
 
 /**
  * Run the same passes as {@link loop}, waiting for readiness without
  * blocking Node's event loop: timers, promises, other I/O and signal
- * handlers run between passes. Resolves when the map is empty or `count`
- * passes are done; rejects with whatever a pass throws (`ExitNow`
+ * handlers run between passes, and whatever they change in the channels'
+ * state is seen before Node next waits. Resolves when the map is empty or
+ * `count` passes are done; rejects with whatever a pass throws (`ExitNow`
  * included) and with `signal.reason` when the signal aborts (at once if it
  * already has), leaving the map as it was. One loopAsync per map at a time.
  *
- * It keeps the process alive while it waits on channels, and not after it
- * settles.
+ * The backend is the platform's best (epoll on Linux) unless `backend` or
+ * `usePoll` says otherwise. An unknown option is a TypeError.
+ *
+ * It keeps the process alive while it runs, and not after it settles.
  *
  * @example
  * const ac = new AbortController();
- * const done = loopAsync({ backend: 'epoll', timeout: 30, signal: ac.signal });
+ * const done = loopAsync({ timeout: 30, signal: ac.signal });
  * // … later
  * ac.abort();
  * await done.catch(() => {});
  */
 export async function loopAsync(options: LoopAsyncOptions = {}): Promise<void> {
+  checkOptionKeys('loopAsync', options, LOOP_ASYNC_OPTION_KEYS);
   const signal = options.signal ?? null;
   if (signal?.aborted) throw signal.reason;
   const map = options.map ?? socketMap;
   const timeout = options.timeout === undefined ? 30 : options.timeout;
-  const prepare = prepareFor(options);
+  const backend = backendOf(options, BEST_BACKEND);
   if (running.has(map))
     throw new Error('loopAsync() is already running on this map; a map is served by one loop at a time (give each loop its own map)');
-  let count = options.count === null || options.count === undefined ? Infinity : options.count;
-  const run: Run = { signal, wake: null, woken: false };
-  running.set(map, run);
-  const unwatch = watchMap(map, run);
-  try {
-    let lastTurn = performance.now();
-    while (map.size > 0 && count > 0) {
-      const p = prepare(timeout, map);
-      if (p === null) break;
-      run.woken = false; // changes made while the pass asked its channels are this pass's own
-      let waited = false;
-      try {
-        if (p.wait(true) === 0 && p.waitMs !== 0) {
-          p.checkTimeout();
-          waited = true;
-          await waitForPass(p, run);
-        }
-        p.dispatch();
-      } finally {
-        p.finish();
-      }
-      count--;
-      if (signal?.aborted) throw signal.reason;
-      if (waited) {
-        lastTurn = performance.now();
-      } else if (performance.now() - lastTurn >= yieldEveryMs) {
-        await yieldToEventLoop();
-        lastTurn = performance.now();
-        if (signal?.aborted) throw signal.reason;
-      }
-    }
-    if (map.size === 0) releaseBackend(map);
-  } finally {
-    unwatch();
-    running.delete(map);
-  }
+  return new Promise<void>((resolve, reject) => {
+    new Run(map, timeout, backend, options.count, signal, resolve, reject).start();
+  });
 }
-
-function releaseFdWaiter(map: SocketMap): void {
-  fdWaiters.get(map)?.close();
-  fdWaiters.delete(map);
-}
-
-backendReleasers.push(releaseFdWaiter);

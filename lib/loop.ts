@@ -1,17 +1,25 @@
 /**
- * The loop: asyncore's event wrappers (`read`, `write`, `readwrite`), its two
- * passes (`poll` over select(), `poll2` over poll()) and `loop()`, which runs
- * passes until the map is empty or `count` passes are done.
+ * The loop: asyncore's event wrappers (`read`, `write`, `_exception`,
+ * `readwrite`), its two passes (`poll` over select(), `poll2` over poll()),
+ * `loop()`, which runs passes until the map is empty or `count` passes are
+ * done, and `closeAll()`; in asyncore.py's order.
  *
- * A pass asks every channel `readable()` and `writable()`, waits once in
- * native code, then dispatches. The fd and event arrays are kept per map and
- * reused between passes, so a pass allocates nothing of its own.
+ * A pass asks every channel `readable()` and `writable()`, waits once in the
+ * kernel, then dispatches. The waiting is a backend's (lib/backends/): this
+ * file takes one by name from the backends' table and only uses the contract
+ * in lib/backends/backend.ts. A map keeps its pollers between passes (their
+ * arrays, and for epoll the kernel set) until it is empty at the end of
+ * `loop()`, `closeAll()` or `releaseBackend()`.
  */
 import { constants as osConstants } from 'node:os';
-import { binding } from './native';
 import { OSError } from './errors';
-import { grownCapacity, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI } from './select';
+import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI } from './select';
 import { DISCONNECTED, mustReraise, socketMap, type Dispatcher, type SocketMap } from './dispatcher';
+import { pollerFactory, type Backend, type Poller } from './backends';
+import { epollFdIfOpen } from './backends/epoll';
+import { grownCapacity } from './scratch';
+
+export type { Backend } from './backends';
 
 const { EBADF } = osConstants.errno;
 
@@ -71,54 +79,25 @@ export function readwrite(obj: Dispatcher, flags: number): void {
   }
 }
 
-// ---- per-map scratch space ------------------------------------------------------
+// ---- what a pass is made of -----------------------------------------------------
 
-/** Arrays one pass fills and the native wait reads; kept per map, grown by doubling. @internal */
-export interface PassScratch {
-  fds: Int32Array;
-  events: Int32Array;
-  revents: Int32Array;
-  objs: Array<Dispatcher | undefined>;
-  busy: boolean;
+/** `list(map.items())`: the copy a pass asks, kept and reused (a pass nested in a question gets its own). */
+class Snapshot {
+  fds = new Int32Array(64);
+  objs: Array<Dispatcher | undefined> = new Array(64);
+  n = 0;
+  busy = false;
 }
 
-const scratchByMap = new WeakMap<SocketMap, PassScratch>();
+const snapshot = new Snapshot();
 
-function newScratch(size = 64): PassScratch {
-  return { fds: new Int32Array(size), events: new Int32Array(size), revents: new Int32Array(size), objs: new Array(size), busy: false };
-}
-
-/** The map's scratch space; a pass nested inside a handler of the same map gets its own. */
-function acquire(map: SocketMap): PassScratch {
-  let s = scratchByMap.get(map);
-  if (s === undefined) {
-    s = newScratch();
-    scratchByMap.set(map, s);
-  }
-  if (s.busy) return newScratch(map.size || 1);
+/** Copy the map: channels a question adds or removes do not change who this pass asks (item 12). */
+function takeSnapshot(map: SocketMap): Snapshot {
+  const s = snapshot.busy ? new Snapshot() : snapshot;
   s.busy = true;
-  return s;
-}
-
-/** @internal */
-export function release(s: PassScratch, n: number): void {
-  clearObjs(s.objs, n); // do not keep closed channels alive until the next pass
-  s.busy = false;
-}
-
-/** `objs.fill(undefined, 0, n)`, as a loop: fill() is a call into the runtime, twice every pass. */
-function clearObjs(objs: Array<Dispatcher | undefined>, n: number): void {
-  for (let i = 0; i < n; i++) objs[i] = undefined;
-}
-
-/** Copy the map into the scratch arrays: the pass works on this snapshot (item 12). */
-function snapshot(map: SocketMap, s: PassScratch): number {
-  const n = map.size;
-  if (s.fds.length < n) {
-    const cap = grownCapacity(s.fds.length, n);
+  if (s.fds.length < map.size) {
+    const cap = grownCapacity(s.fds.length, map.size);
     s.fds = new Int32Array(cap);
-    s.events = new Int32Array(cap);
-    s.revents = new Int32Array(cap);
     s.objs = new Array(cap);
   }
   let i = 0;
@@ -127,219 +106,164 @@ function snapshot(map: SocketMap, s: PassScratch): number {
     s.objs[i] = obj;
     i++;
   }
-  return n;
+  s.n = i;
+  return s;
+}
+
+function giveSnapshot(s: Snapshot): void {
+  for (let i = 0; i < s.n; i++) s.objs[i] = undefined; // do not keep closed channels alive until the next pass
+  s.busy = false;
 }
 
 /**
- * The start every backend's pass shares: take the map's scratch, copy the map
- * into it (item 12), and let `ask` put the questions to the `n` channels and
- * build the pass, which gives the scratch back when it finishes; if asking
- * throws, it is given back here. @internal
+ * The select pass's questions: readers in the read set; writers, unless
+ * accepting, in the write set; both in the exceptional set (item 13).
+ * Returns how many fds the pass watches. @internal
  */
-export function askSnapshot<T>(
-  map: SocketMap,
-  arg: T,
-  ask: (map: SocketMap, s: PassScratch, n: number, arg: T) => PreparedPass,
-): PreparedPass {
-  const s = acquire(map);
-  let n = 0;
+export function askSelect(map: SocketMap, p: Poller): number {
+  const s = takeSnapshot(map);
   try {
-    n = snapshot(map, s);
-    return ask(map, s, n, arg);
-  } catch (err) {
-    release(s, n);
-    throw err;
+    p.begin();
+    for (let i = 0; i < s.n; i++) {
+      const obj = s.objs[i]!;
+      const isR = obj.readable();
+      const isW = obj.writable();
+      // accepting sockets should not be writable
+      if (isR || isW) p.watch(s.fds[i], obj, (isR ? POLLIN : 0) | (isW && !obj.accepting ? POLLOUT : 0) | POLLPRI);
+    }
+  } finally {
+    giveSnapshot(s);
   }
+  return p.watching;
+}
+
+/** The poll2 pass's questions: readable adds POLLIN|POLLPRI, writable (not accepting) POLLOUT (item 20). @internal */
+export function askPoll(map: SocketMap, p: Poller): number {
+  const s = takeSnapshot(map);
+  try {
+    p.begin();
+    for (let i = 0; i < s.n; i++) {
+      const obj = s.objs[i]!;
+      let flags = 0;
+      if (obj.readable()) flags |= POLLIN | POLLPRI;
+      // accepting sockets should not be writable
+      if (obj.writable() && !obj.accepting) flags |= POLLOUT;
+      if (flags !== 0) p.watch(s.fds[i], obj, flags);
+    }
+  } finally {
+    giveSnapshot(s);
+  }
+  return p.watching;
+}
+
+/** The select pass's deliveries: every reader, then every writer, then every exceptional fd. @internal */
+export function deliverSelect(map: SocketMap, p: Poller, n: number): void {
+  deliverSet(map, p, n, POLLIN, read);
+  deliverSet(map, p, n, POLLOUT, write);
+  deliverSet(map, p, n, POLLPRI, exception);
+}
+
+function deliverSet(map: SocketMap, p: Poller, n: number, flag: number, deliver: (obj: Dispatcher) => void): void {
+  for (let i = 0; i < n; i++) {
+    if ((p.readyEvents[i] & flag) === 0) continue;
+    const obj = map.get(p.readyFds[i]); // closed earlier in this pass: skipped (item 16)
+    if (obj !== undefined) deliver(obj);
+  }
+}
+
+/** The poll2 pass's deliveries: each ready fd's flags to `readwrite()`, in the backend's order. @internal */
+export function deliverPoll(map: SocketMap, p: Poller, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const obj = map.get(p.readyFds[i]); // closed earlier in this pass: skipped; a newcomer on the fd gets it, as in asyncore
+    if (obj !== undefined) readwrite(obj, p.readyEvents[i]);
+  }
+}
+
+/** select()'s timeout: seconds, kept as given (a fraction of a ms included); null waits forever. In ms for the poller. @internal */
+export function selectTimeoutMs(timeout: number | null): number {
+  if (timeout === null || timeout === undefined) return -1;
+  if (typeof timeout !== 'number' || Number.isNaN(timeout)) throw new TypeError(`timeout must be a number, got ${String(timeout)}`);
+  if (timeout < 0) throw new RangeError('timeout must be non-negative');
+  return timeout === Infinity ? -1 : timeout * 1000;
+}
+
+/** asyncore's conversion of a poll2 timeout: seconds to whole milliseconds, truncated; null or negative waits forever (item 18). @internal */
+export function pollTimeoutMs(timeout: number | null): number {
+  if (timeout === null || timeout === undefined) return -1;
+  if (typeof timeout !== 'number' || Number.isNaN(timeout)) throw new TypeError(`timeout must be a number of seconds or null, got ${String(timeout)}`);
+  const ms = Math.trunc(timeout * 1000);
+  return ms < 0 ? -1 : ms;
+}
+
+/** `time.sleep()`'s checks on its argument (item 14); the sleep in ms. @internal */
+export function sleepMs(seconds: number | null): number {
+  if (typeof seconds !== 'number' || Number.isNaN(seconds)) throw new TypeError(`sleep() needs a number of seconds, got ${String(seconds)}`);
+  if (seconds < 0) throw new RangeError('sleep length must be non-negative');
+  return seconds * 1000;
 }
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
-/** `time.sleep()`'s checks on its argument (item 14). */
-function checkSleep(seconds: number | null): void {
-  if (typeof seconds !== 'number' || Number.isNaN(seconds)) throw new TypeError(`sleep() needs a number of seconds, got ${String(seconds)}`);
-  if (seconds < 0) throw new RangeError('sleep length must be non-negative');
-}
-
 /** `time.sleep(seconds)`: blocks the thread, as asyncore's idle select pass does (item 14). */
 function sleep(seconds: number | null): void {
-  checkSleep(seconds);
-  if ((seconds as number) > 0) Atomics.wait(sleepCell, 0, 0, (seconds as number) * 1000);
+  const ms = sleepMs(seconds);
+  if (ms > 0) Atomics.wait(sleepCell, 0, 0, ms);
 }
 
-// ---- a pass, cut at its wait -------------------------------------------------------------
+// ---- the pollers a map keeps --------------------------------------------------------
+
+interface Kept {
+  readonly poller: Poller;
+  busy: boolean;
+}
+
+const kept: Record<Backend, WeakMap<SocketMap, Kept>> = { select: new WeakMap(), poll: new WeakMap(), epoll: new WeakMap() };
+
+/** The map's poller for `backend`; a pass nested in a handler of another pass over the map gets one of its own. */
+function takePoller(map: SocketMap, backend: Backend): Poller {
+  let k = kept[backend].get(map);
+  if (k === undefined) {
+    k = { poller: pollerFactory(backend)(), busy: false };
+    kept[backend].set(map, k);
+  }
+  if (k.busy) return pollerFactory(backend)();
+  k.busy = true;
+  return k.poller;
+}
+
+function givePoller(map: SocketMap, backend: Backend, p: Poller): void {
+  const k = kept[backend].get(map);
+  if (k !== undefined && k.poller === p) k.busy = false;
+  else p.close(); // a nested pass's own, or released while the pass ran
+}
 
 /**
- * One pass after it has asked every channel `readable()`/`writable()`, before
- * it waits. `loop()` runs `wait(false)` then `dispatch()`; `loopAsync()` runs
- * `wait(true)` (a look that does not block), waits elsewhere when nothing is
- * ready, looks again and dispatches: one question round and one dispatch per
- * pass either way. @internal
+ * Free the kernel state `loop()`'s passes keep for `map`: its epoll fd.
+ * `loop()` does this itself when it ends with the map empty, as does
+ * `closeAll()`; call it for a map you stop serving while it still holds
+ * channels. The map stays usable: the next pass creates a new set.
+ * (`loopAsync()` keeps its own state and frees it when it settles.)
+ *
+ * @example
+ * loop({ map, backend: 'epoll', count: 100 });
+ * releaseBackend(map); // the map keeps its channels; its epoll fd is closed
  */
-export interface PreparedPass {
-  readonly map: SocketMap;
-  /** The longest wait this pass allows, in ms: -1 for none, 0 when the pass must not wait at all. */
-  readonly waitMs: number;
-  /** Throw what the blocking wait would throw about its timeout (checked before waiting elsewhere). */
-  checkTimeout(): void;
-  /** Wait in the kernel up to the pass's timeout, or only look (`peek`), and keep what is ready; returns how many fds are. */
-  wait(peek: boolean): number;
-  /** Deliver what `wait` kept, as the backend does. */
-  dispatch(): void;
-  /** Give back the pass's arrays; called once, after `dispatch` or a throw. */
-  finish(): void;
-  /** The fds the pass waits on, so that an epoll set can mirror them (select and poll passes). */
-  readonly mirror?: MirrorSource;
-}
-
-/** The interest of a select or poll pass, one entry per fd it waits on. @internal */
-export interface MirrorSource {
-  readonly count: number;
-  fdAt(i: number): number;
-  objAt(i: number): Dispatcher;
-  /** The poll flags (POLLIN/POLLPRI/POLLOUT) whose readiness wakes this pass for entry i. */
-  watchMaskAt(i: number): number;
-  /** Whether the backend's own wait reports entry i when epoll says `events` (select does not see every epoll wake-up). */
-  reportsAt(i: number, events: number): boolean;
-}
-
-/** Ask the channels of `map` and return the pass, or null for an empty map (no pass at all). @internal */
-export type PreparePass = (timeout: number | null, map: SocketMap) => PreparedPass | null;
-
-/** A whole blocking pass: ask, wait, dispatch. @internal */
-export function runPass(prepare: PreparePass, timeout: number | null, map: SocketMap): void {
-  const p = prepare(timeout, map);
-  if (p === null) return;
-  try {
-    if (p.wait(false) > 0) p.dispatch();
-  } finally {
-    p.finish();
+export function releaseBackend(map: SocketMap = socketMap): void {
+  for (const backend of ['select', 'poll', 'epoll'] as const) {
+    const k = kept[backend].get(map);
+    if (k === undefined) continue;
+    kept[backend].delete(map);
+    k.poller.close();
   }
 }
 
-// ---- the select() pass ---------------------------------------------------------------
-
-const SEL_R = 1;
-const SEL_W = 2;
-const SEL_X = 4;
-
-/**
- * What the select and poll passes share: the snapshot's first `k` entries
- * (the fds the pass waits on) in the map's scratch arrays, given back once.
- */
-abstract class ScratchPass implements PreparedPass, MirrorSource {
-  protected ready = 0;
-  abstract readonly waitMs: number;
-  constructor(
-    readonly map: SocketMap,
-    protected readonly s: PassScratch,
-    protected readonly n: number,
-    protected readonly k: number,
-  ) {}
-
-  abstract checkTimeout(): void;
-  abstract wait(peek: boolean): number;
-  abstract dispatch(): void;
-  abstract watchMaskAt(i: number): number;
-  abstract reportsAt(i: number, events: number): boolean;
-
-  get mirror(): MirrorSource | undefined {
-    return this;
-  }
-
-  get count(): number {
-    return this.k;
-  }
-
-  finish(): void {
-    release(this.s, this.n);
-  }
-
-  fdAt(i: number): number {
-    return this.s.fds[i];
-  }
-
-  objAt(i: number): Dispatcher {
-    return this.s.objs[i]!;
-  }
+/** The epoll fd `loop()` keeps for `map`, or -1 (tests and diagnostics). @internal */
+export function epollFdOf(map: SocketMap): number {
+  const k = kept.epoll.get(map);
+  return k === undefined ? -1 : epollFdIfOpen(k.poller);
 }
 
-/** The select() pass after its questions: fds[0..k) with their SEL_* masks in `events`. */
-class SelectPass extends ScratchPass {
-  readonly waitMs: number;
-  constructor(
-    map: SocketMap,
-    s: PassScratch,
-    n: number,
-    k: number,
-    private readonly timeout: number | null,
-  ) {
-    super(map, s, n, k);
-    this.waitMs = typeof timeout === 'number' && timeout >= 0 ? Math.ceil(timeout * 1000) : -1;
-  }
-
-  checkTimeout(): void {
-    const t = this.timeout;
-    if (this.k === 0) return checkSleep(t);
-    if (t === null || t === undefined) return;
-    if (typeof t !== 'number' || Number.isNaN(t)) throw new TypeError(`timeout must be a number, got ${String(t)}`);
-    if (t < 0) throw new RangeError('timeout must be non-negative');
-  }
-
-  wait(peek: boolean): number {
-    const { fds, events, revents } = this.s;
-    if (this.k === 0) {
-      // nothing to wait for: sleep (item 14)
-      if (!peek) sleep(this.timeout);
-      return 0;
-    }
-    revents.set(events.subarray(0, this.k)); // the masks stay for another look
-    this.ready = binding.selectInto(fds, revents, this.k, peek ? 0 : this.timeout);
-    return this.ready;
-  }
-
-  dispatch(): void {
-    if (this.ready === 0) return;
-    const { fds, revents } = this.s;
-    dispatchSelected(this.map, fds, revents, this.k, SEL_R, read);
-    dispatchSelected(this.map, fds, revents, this.k, SEL_W, write);
-    dispatchSelected(this.map, fds, revents, this.k, SEL_X, exception);
-  }
-
-  watchMaskAt(i: number): number {
-    const m = this.s.events[i];
-    return (m & SEL_R ? POLLIN : 0) | (m & SEL_W ? POLLOUT : 0) | POLLPRI;
-  }
-
-  reportsAt(i: number, events: number): boolean {
-    // The kernel's select() sets: read sees IN/HUP/ERR, write sees OUT/ERR, except sees PRI.
-    const m = this.s.events[i];
-    return (
-      (m & SEL_R && events & (POLLIN | POLLHUP | POLLERR)) !== 0 ||
-      (m & SEL_W && events & (POLLOUT | POLLERR)) !== 0 ||
-      (events & POLLPRI) !== 0
-    );
-  }
-}
-
-/** Ask every channel of the snapshot; readers, writers and (both) exceptional fds go in the select sets (item 13). */
-export const prepareSelect: PreparePass = (timeout, map) => (map.size === 0 ? null : askSnapshot(map, timeout, askSelect));
-
-function askSelect(map: SocketMap, s: PassScratch, n: number, timeout: number | null): PreparedPass {
-  const { fds, events, objs } = s;
-  let k = 0;
-  for (let i = 0; i < n; i++) {
-    const obj = objs[i]!;
-    const isR = obj.readable();
-    const isW = obj.writable();
-    if (!isR && !isW) continue;
-    fds[k] = fds[i];
-    objs[k] = obj;
-    // accepting sockets should not be writable; but both go in the exceptional set (item 13)
-    events[k] = (isR ? SEL_R : 0) | (isW && !obj.accepting ? SEL_W : 0) | SEL_X;
-    k++;
-  }
-  return new SelectPass(map, s, n, k, timeout);
-}
+// ---- the passes ---------------------------------------------------------------------
 
 /**
  * One select() pass (asyncore's `poll`): readers, then writers, then
@@ -351,91 +275,16 @@ function askSelect(map: SocketMap, s: PassScratch, n: number, timeout: number | 
  * poll(0.1, myMap); // one pass, waiting at most 0.1 s
  */
 export function poll(timeout: number | null = 0.0, map: SocketMap | null = socketMap): void {
-  runPass(prepareSelect, timeout, map ?? socketMap); // asyncore's map=None (item 2)
-}
-
-function dispatchSelected(map: SocketMap, fds: Int32Array, ready: Int32Array, k: number, bit: number, deliver: (obj: Dispatcher) => void): void {
-  for (let i = 0; i < k; i++) {
-    if ((ready[i] & bit) === 0) continue;
-    const obj = map.get(fds[i]); // closed earlier in this pass: skipped (item 16)
-    if (obj !== undefined) deliver(obj);
+  map ??= socketMap; // asyncore's map=None (item 2)
+  if (map.size === 0) return;
+  const p = takePoller(map, 'select');
+  try {
+    if (askSelect(map, p) === 0) return sleep(timeout); // nothing to wait for (item 14)
+    const n = p.wait(selectTimeoutMs(timeout));
+    if (n > 0) deliverSelect(map, p, n);
+  } finally {
+    givePoller(map, 'select', p);
   }
-}
-
-// ---- the poll() pass -------------------------------------------------------------------
-
-/** asyncore's conversion of a poll2 timeout: seconds to whole milliseconds, truncated; null or negative waits forever (item 18). @internal */
-export function pollTimeoutMs(timeout: number | null): number {
-  if (timeout === null || timeout === undefined) return -1;
-  if (typeof timeout !== 'number' || Number.isNaN(timeout)) throw new TypeError(`timeout must be a number of seconds or null, got ${String(timeout)}`);
-  const ms = Math.trunc(timeout * 1000);
-  return ms < 0 ? -1 : ms;
-}
-
-/** The poll() pass after its questions: fds[0..k) with their POLL* masks in `events`. */
-class PollPass extends ScratchPass {
-  constructor(
-    map: SocketMap,
-    s: PassScratch,
-    n: number,
-    k: number,
-    readonly waitMs: number,
-  ) {
-    super(map, s, n, k);
-  }
-
-  checkTimeout(): void {
-    // pollTimeoutMs() checked it when the pass began
-  }
-
-  wait(peek: boolean): number {
-    const { fds, events, revents } = this.s;
-    this.ready = binding.pollInto(fds, events, revents, this.k, peek ? 0 : this.waitMs);
-    return this.ready;
-  }
-
-  dispatch(): void {
-    const { fds, revents } = this.s;
-    let ready = this.ready;
-    for (let i = 0; i < this.k && ready > 0; i++) {
-      const flags = revents[i];
-      if (flags === 0) continue;
-      ready--;
-      const obj = this.map.get(fds[i]);
-      if (obj !== undefined) readwrite(obj, flags);
-    }
-  }
-
-  watchMaskAt(i: number): number {
-    return this.s.events[i];
-  }
-
-  reportsAt(): boolean {
-    return true; // poll() and epoll see the same conditions
-  }
-}
-
-/** Ask every channel of the snapshot: readable adds POLLIN|POLLPRI, writable (not accepting) POLLOUT (item 20). */
-export const preparePoll: PreparePass = (timeout, map) => {
-  const ms = pollTimeoutMs(timeout);
-  return map.size === 0 ? null : askSnapshot(map, ms, askPoll);
-};
-
-function askPoll(map: SocketMap, s: PassScratch, n: number, ms: number): PreparedPass {
-  const { fds, events, objs } = s;
-  let k = 0;
-  for (let i = 0; i < n; i++) {
-    const obj = objs[i]!;
-    let flags = 0;
-    if (obj.readable()) flags |= POLLIN | POLLPRI;
-    if (obj.writable() && !obj.accepting) flags |= POLLOUT; // accepting sockets should not be writable
-    if (flags === 0) continue;
-    fds[k] = fds[i];
-    objs[k] = obj;
-    events[k] = flags;
-    k++;
-  }
-  return new PollPass(map, s, n, k, ms);
 }
 
 /**
@@ -444,104 +293,107 @@ function askPoll(map: SocketMap, s: PassScratch, n: number, ms: number): Prepare
  * asyncore: `poll2(timeout=0.0, map=None)`.
  */
 export function poll2(timeout: number | null = 0.0, map: SocketMap | null = socketMap): void {
-  runPass(preparePoll, timeout, map ?? socketMap); // asyncore's map=None (item 2)
+  pollPass('poll', timeout, map ?? socketMap); // asyncore's map=None (item 2)
 }
 
 /** Alias of {@link poll2}, as in asyncore. asyncore: `poll3`. */
 export const poll3 = poll2;
 
-// ---- loop() ------------------------------------------------------------------------------
+/**
+ * One epoll pass: asyncore's `poll2` over the map's epoll set (Linux), kept
+ * across passes. Same questions, same flags, same handler order per channel;
+ * ready channels come in kernel order. @internal
+ */
+export function epollPass(timeout: number | null = 0.0, map: SocketMap | null = socketMap): void {
+  pollPass('epoll', timeout, map ?? socketMap);
+}
 
-/** Which readiness call each pass uses: `'select'` (asyncore's default), `'poll'` (`use_poll=True`) or `'epoll'` (Linux; not in asyncore). */
-export type Backend = 'select' | 'poll' | 'epoll';
+/** `poll2`'s body, over the poll or the epoll backend. */
+function pollPass(backend: 'poll' | 'epoll', timeout: number | null, map: SocketMap): void {
+  const ms = pollTimeoutMs(timeout); // asyncore: int(timeout*1000), before anything else (item 18)
+  if (map.size === 0) return;
+  const p = takePoller(map, backend);
+  try {
+    askPoll(map, p);
+    const n = p.wait(ms); // with nothing watched, this sleeps `ms`, as poll(2) does
+    if (n > 0) deliverPoll(map, p, n);
+  } finally {
+    givePoller(map, backend, p);
+  }
+}
+
+// ---- loop() --------------------------------------------------------------------------
 
 /**
  * The options of `loop()` (and `loopAsync()`): asyncore's `loop()` keyword
- * arguments, camelCased, plus `backend`. asyncore: `loop(timeout=30.0, use_poll=False, map=None, count=None)`.
+ * arguments, camelCased, plus `backend`. An unknown key is a TypeError.
+ * asyncore: `loop(timeout=30.0, use_poll=False, map=None, count=None)`.
  *
  * @example
  * loop({ timeout: 1, backend: 'poll', count: 10 });
  */
 export interface LoopOptions {
   /** Seconds each pass may wait for readiness (a float; asyncore's unit). Default 30. */
-  timeout?: number | null;
+  timeout?: number | null | undefined;
   /** `true`: each pass is `poll2`; `false` (default): `poll` (select). */
-  usePoll?: boolean;
+  usePoll?: boolean | undefined;
   /** Overrides `usePoll`. `'epoll'` keeps one kernel interest set across passes (Linux). */
-  backend?: Backend;
+  backend?: Backend | undefined;
   /** The map to serve; default {@link socketMap}. */
-  map?: SocketMap | null;
+  map?: SocketMap | null | undefined;
   /** Number of passes, or null/absent for "until the map is empty". */
-  count?: number | null;
+  count?: number | null | undefined;
 }
 
-type Pass = (timeout: number | null, map: SocketMap) => void;
+/** The keys `loop()` takes. @internal */
+export const LOOP_OPTION_KEYS: readonly string[] = ['timeout', 'usePoll', 'backend', 'map', 'count'];
 
-/** Backends other modules add (the epoll pass lives in its own file). @internal */
-export const extraBackends = new Map<Backend, Pass>();
-/** The same backends' passes cut at their wait, for loopAsync. @internal */
-export const extraPrepares = new Map<Backend, PreparePass>();
-
-/** Loads the backends that live in their own files (lib/epoll.ts registers itself on Linux). */
-function loadExtraBackends(): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  if (extraBackends.size === 0) require('./epoll');
+/** Refuse a key that is not in `known` (a typo would otherwise be silently ignored). @internal */
+export function checkOptionKeys(fn: string, options: object, known: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new TypeError(`${fn}() got an unknown option '${key}'; the options are: ${known.join(', ')}`);
+  }
 }
 
-function backendName(options: LoopOptions): Backend {
-  return options.backend ?? (options.usePoll ? 'poll' : 'select');
-}
-
-function noSuchBackend(backend: Backend): Error {
-  const available = ['select', 'poll', ...extraBackends.keys()].map((b) => `'${b}'`).join(', ');
-  if (backend === 'epoll') return new Error(`the epoll backend is not supported on this platform (${process.platform}); available backends: ${available}`);
-  return new RangeError(`unknown backend ${JSON.stringify(backend)}; available backends: ${available}`);
-}
-
-/** The pass function for a backend name. @internal */
-export function passFor(options: LoopOptions): Pass {
-  const backend = backendName(options);
-  if (backend === 'select') return poll;
-  if (backend === 'poll') return poll2;
-  loadExtraBackends();
-  const extra = extraBackends.get(backend);
-  if (extra !== undefined) return extra;
-  throw noSuchBackend(backend);
-}
-
-/** The backend's pass cut at its wait (loopAsync runs passes this way). @internal */
-export function prepareFor(options: LoopOptions): PreparePass {
-  const backend = backendName(options);
-  if (backend === 'select') return prepareSelect;
-  if (backend === 'poll') return preparePoll;
-  loadExtraBackends();
-  const extra = extraPrepares.get(backend);
-  if (extra !== undefined) return extra;
-  throw noSuchBackend(backend);
-}
-
-/**
- * What frees a backend's kernel state for a map (the epoll fd), set by the
- * module that keeps it. @internal
- */
-export const backendReleasers: Array<(map: SocketMap) => void> = [];
-
-/**
- * Free the kernel state the epoll backend (and `loopAsync`) keep for `map`:
- * its epoll fd. `loop()` and `loopAsync()` do this themselves when they end
- * with the map empty; call it for a map you stop serving while it still
- * holds channels. The map stays usable: the next pass creates a new set.
- */
-export function releaseBackend(map: SocketMap = socketMap): void {
-  for (const release of backendReleasers) release(map);
-}
-
-/** Normalise `loop()`'s two call forms (an options object, or asyncore's positional arguments). @internal */
-export function loopOptions(args: unknown[]): LoopOptions {
+/** Normalise `loop()`'s two call forms (an options object, or asyncore's positional arguments). */
+function loopOptions(args: unknown[]): LoopOptions {
   const first = args[0];
-  if (first !== null && typeof first === 'object') return first as LoopOptions;
+  if (first !== null && typeof first === 'object') {
+    checkOptionKeys('loop', first, LOOP_OPTION_KEYS);
+    return first as LoopOptions;
+  }
   const [timeout, usePoll, map, count] = args as [number | null | undefined, boolean?, SocketMap?, number?];
-  return { timeout: timeout === undefined ? 30 : timeout, usePoll, map, count };
+  return { timeout, usePoll, map, count };
+}
+
+/** Each backend's pass. */
+const PASSES: Record<Backend, (timeout: number | null, map: SocketMap) => void> = { select: poll, poll: poll2, epoll: epollPass };
+
+/**
+ * One pass over each backend cut in its steps, for `loopAsync()`, which
+ * waits between them in Node's event loop instead of in the kernel: the
+ * questions, asyncore's timeout rule for the pass (`watching` is what the
+ * questions found: a select pass with nothing to watch sleeps, item 14) and
+ * the deliveries. @internal
+ */
+export interface PassSteps {
+  ask(map: SocketMap, p: Poller): number;
+  waitMs(timeout: number | null, watching: number): number;
+  deliver(map: SocketMap, p: Poller, n: number): void;
+}
+
+/** @internal */
+export const PASS_STEPS: Record<Backend, PassSteps> = {
+  select: { ask: askSelect, waitMs: (t, watching) => (watching === 0 ? sleepMs(t) : selectTimeoutMs(t)), deliver: deliverSelect },
+  poll: { ask: askPoll, waitMs: pollTimeoutMs, deliver: deliverPoll },
+  epoll: { ask: askPoll, waitMs: pollTimeoutMs, deliver: deliverPoll },
+};
+
+/** The backend `options` name (asyncore: `use_poll` picks poll2), checked to exist here. @internal */
+export function backendOf(options: LoopOptions, dflt: Backend): Backend {
+  const backend = options.backend ?? (options.usePoll === undefined ? dflt : options.usePoll ? 'poll' : 'select');
+  pollerFactory(backend); // throws for a backend this platform does not have
+  return backend;
 }
 
 /**
@@ -560,7 +412,7 @@ export function loop(...args: unknown[]): void {
   const options = loopOptions(args);
   const map = options.map ?? socketMap;
   const timeout = options.timeout === undefined ? 30 : options.timeout;
-  const pass = passFor(options);
+  const pass = PASSES[backendOf(options, 'select')];
   try {
     if (options.count === null || options.count === undefined) {
       while (map.size > 0) pass(timeout, map);
@@ -599,4 +451,3 @@ export function closeAll(map: SocketMap | null = socketMap, ignoreAll = false): 
   map.clear();
   releaseBackend(map); // and the epoll set that served it
 }
-

@@ -69,9 +69,10 @@ export interface NativeBinding {
   epollCtl?: Fn<[epfd: number, op: number, fd: number, events: number, tag?: number], number>;
   epollWait?: Fn<[epfd: number, fds: Int32Array, events: Int32Array, maxevents: number, timeoutMs: number | null, tags?: Int32Array], number>;
 
-  asyncWaitCreate: Fn<[mode: 'uv', fd: number] | [mode: 'thread'], AsyncWaitHandle>;
-  asyncWaitStart: Fn<[handle: AsyncWaitHandle, timeoutMs: number, callback: (status: number) => void, fds?: Int32Array, events?: Int32Array, n?: number], void>;
-  asyncWaitCancel: Fn<[handle: AsyncWaitHandle], void>;
+  asyncWaitCreate: Fn<[mode: 'uv' | 'thread'], AsyncWaitHandle>;
+  asyncWaitActivate: Fn<[handle: AsyncWaitHandle, onTurn: (why: number) => void], void>;
+  asyncWaitBlock: Fn<[handle: AsyncWaitHandle, timeoutMs: number, fd: number, fds?: Int32Array, events?: Int32Array, n?: number], void>;
+  asyncWaitDeactivate: Fn<[handle: AsyncWaitHandle], void>;
   asyncWaitClose: Fn<[handle: AsyncWaitHandle], void>;
   ownFd: Fn<[fd: number], void>;
   disownFd: Fn<[fd: number], void>;

@@ -7,6 +7,7 @@
 import { constants as osConstants } from 'node:os';
 import { binding } from './native';
 import { OSError } from './errors';
+import { IntArrays } from './scratch';
 
 const c = binding.constants;
 const { ENOENT, EBADF } = osConstants.errno;
@@ -70,27 +71,6 @@ function fdOf(f: FileLike): number {
   if (typeof f === 'number') return f;
   if (f !== null && typeof f === 'object' && typeof (f as { fileno?: unknown }).fileno === 'function') return f.fileno();
   throw new TypeError('argument must be an int, or have a fileno() method');
-}
-
-/** Grow-only Int32Array scratch space, reused across calls. @internal */
-/** The smallest doubling of `current` that holds `needed` elements (the scratch arrays grow this way). @internal */
-export function grownCapacity(current: number, needed: number): number {
-  let cap = current;
-  while (cap < needed) cap *= 2;
-  return cap;
-}
-
-export class IntArrays {
-  a = new Int32Array(64);
-  b = new Int32Array(64);
-  c = new Int32Array(64);
-  ensure(n: number): void {
-    if (this.a.length >= n) return;
-    const cap = grownCapacity(this.a.length, n);
-    this.a = new Int32Array(cap);
-    this.b = new Int32Array(cap);
-    this.c = new Int32Array(cap);
-  }
 }
 
 /**

@@ -1,22 +1,30 @@
-// Waiting for readiness without blocking Node's event loop (loopAsync).
+// loopAsync's turns: running passes inside Node's event loop.
 //
-// A "waiter" reports, once per start, that something became ready or that
-// the timeout passed, by calling back into JavaScript from Node's own event
-// loop. Two mechanisms, chosen by measurement (see lib/loop-async.ts):
+// A "waiter" gives JavaScript one call, onTurn(why), each time Node's event
+// loop is about to wait for I/O (libuv's prepare phase, which runs once per
+// loop iteration, right before the poll phase blocks). In that call loopAsync
+// asks its channels again and runs its pass; anything JavaScript changed since
+// the last turn (a timer, an HTTP handler, a resolved promise) is therefore
+// seen before Node blocks, with no call the user has to make. If the turn
+// arms a block (asyncWaitBlock), Node's loop may then wait, until
 //
-//   uv      a uv_poll_t watching one fd (on Linux the map's epoll fd, which
-//           turns readable when any fd in its interest set is ready) plus a
-//           uv_timer_t for the timeout. No thread, no copy: libuv's own
-//           epoll_wait wakes for it. Linux's default.
-//   thread  a dedicated thread that runs poll() over a copy of an fd set
-//           (plus a wake pipe, so a wait can be cancelled at once) and hands
-//           the answer back through a napi_threadsafe_function. Portable to
-//           any POSIX system; the fallback where there is no epoll.
+//   uv      a uv_poll_t on one fd (on Linux an epoll fd holding the pass's
+//           interest, which polls readable when any fd in it is ready) is
+//           readable, or
+//   thread  a dedicated thread's poll() over a copy of an fd set (plus a wake
+//           pipe, so it can be cancelled at once) reports readiness through a
+//           napi_threadsafe_function; the portable fallback,
+//
+// or a uv_timer_t for the pass's timeout fires, or anything else wakes Node's
+// loop. Whatever it was, the next prepare phase brings the next turn, with
+// `why` saying whether it was the watched readiness or the timer. A turn that
+// arms nothing keeps a uv_idle_t started, so that Node's loop does not block
+// and the next turn follows right after one round of timers and I/O.
 //
 // libuv is reached through its public ABI (uv.h from the Node headers and
-// napi_get_uv_event_loop); everything else is Node-API. Each waiter belongs
-// to one environment (main thread or worker). An async cleanup hook closes
-// its handles (and stops its thread) when that environment is torn down, so
+// napi_get_uv_event_loop); everything else is Node-API. Each waiter belongs to
+// one environment (main thread or worker); an async cleanup hook closes its
+// handles (and stops its thread) when that environment is torn down, so
 // terminating a worker in the middle of a wait is safe.
 #include "binding.h"
 
@@ -39,50 +47,55 @@ namespace {
 
 enum class Mode { kUv, kThread };
 
-// What the JavaScript callback receives.
-enum { kTimedOut = 0, kReady = 1 };
+// Why a turn came (the argument of onTurn).
+enum { kTurnOther = 0, kTurnReady = 1, kTurnTimedOut = 2 };
 
 struct Waiter;
 
-// The job a thread-mode waiter's thread runs: poll(fds, timeout).
+// A uv_poll_t bound to one fd; replaced (closed, a new one made) when a turn
+// wants another fd watched, e.g. after the epoll set was rebuilt.
+struct PollHandle {
+  uv_poll_t handle;
+  Waiter* waiter;
+  int fd;
+};
+
+// The job a thread-mode waiter's thread runs: poll(fds) until ready or cancelled.
 struct ThreadJob {
   uint64_t gen = 0;
   std::vector<pollfd> fds;  // the caller's fds, then the wake pipe last
-  int timeoutMs = -1;
 };
 
 struct Waiter {
   Mode mode;
   napi_env env;
+  uv_loop_t* loop = nullptr;
   napi_async_context asyncContext = nullptr;
-  napi_ref callback = nullptr;  // held only while a wait is pending
+  napi_ref onTurn = nullptr;  // held only while active
   napi_async_cleanup_hook_handle cleanupHandle = nullptr;
-  bool waiting = false;
+  bool active = false;  // turns are being given
+  bool armed = false;   // the current turn let Node's loop block
   bool closing = false;
   bool jsGone = false;  // the External that JavaScript held was collected
+  int why = kTurnOther;  // what ended the last block
   int openHandles = 0;
 
-  // uv mode
-  uv_poll_t poll;
+  uv_prepare_t prepare;
+  uv_idle_t idle;
   uv_timer_t timer;
-  int fd = -1;
+  PollHandle* poll = nullptr;  // uv mode
 
   // thread mode
   std::thread thread;
   std::mutex mutex;
   std::condition_variable cv;
-  ThreadJob job;            // guarded by mutex; job.gen == 0: none queued
-  uint64_t gen = 0;         // the current wait (main thread only)
-  uint64_t cancelledGen = 0;  // guarded by mutex: waits up to this one are void
-  bool stop = false;        // guarded by mutex
-  int wake[2] = {-1, -1};   // cancel() writes a byte to wake[1]
+  ThreadJob job;              // guarded by mutex; job.gen == 0: none queued
+  uint64_t gen = 0;           // the current job (main thread only)
+  bool jobPending = false;    // main thread only: a job runs and has not answered
+  uint64_t cancelledGen = 0;  // guarded by mutex: jobs up to this one are void
+  bool stop = false;          // guarded by mutex
+  int wake[2] = {-1, -1};     // cancelling writes a byte to wake[1]
   napi_threadsafe_function tsfn = nullptr;
-};
-
-// A finished thread-mode wait, on its way to the main thread.
-struct ThreadResult {
-  uint64_t gen;
-  int status;
 };
 
 void DeleteIfDone(Waiter* w) {
@@ -104,22 +117,27 @@ void OnHandleClosed(uv_handle_t* h) {
   HandleGone(static_cast<Waiter*>(h->data));
 }
 
-// The threadsafe function is finalized only after its queue is drained, so
-// no OnThreadResult can reach the Waiter after this.
-void StopThread(Waiter* w);
-
-void OnTsfnFinalized(napi_env env, void* data, void* hint) {
-  Waiter* w = static_cast<Waiter*>(data);
-  w->tsfn = nullptr;
-  StopThread(w);  // normally stopped already; not if the environment finalized it first
+void OnPollClosed(uv_handle_t* h) {
+  auto* p = reinterpret_cast<PollHandle*>(h);
+  Waiter* w = p->waiter;
+  delete p;
   HandleGone(w);
 }
 
-void DropCallback(Waiter* w) {
-  if (w->callback != nullptr) {
-    napi_delete_reference(w->env, w->callback);
-    w->callback = nullptr;
-  }
+// uv_close stops the poll at once (libuv removes the fd from its own epoll
+// set now, not later), so the fd may be closed, or its number reused, after.
+void ClosePoll(Waiter* w) {
+  if (w->poll == nullptr) return;
+  uv_close(reinterpret_cast<uv_handle_t*>(&w->poll->handle), OnPollClosed);
+  w->poll = nullptr;
+}
+
+// ---- thread mode ------------------------------------------------------------
+
+void WakeThread(Waiter* w) {
+  char b = 1;
+  ssize_t ignored = write(w->wake[1], &b, 1);
+  (void)ignored;
 }
 
 void StopThread(Waiter* w) {
@@ -130,101 +148,23 @@ void StopThread(Waiter* w) {
     w->cancelledGen = w->gen;
   }
   w->cv.notify_one();
-  char b = 1;
-  ssize_t ignored = write(w->wake[1], &b, 1);
-  (void)ignored;
+  WakeThread(w);
   if (w->thread.joinable()) w->thread.join();
   close(w->wake[0]);
   close(w->wake[1]);
   w->wake[0] = w->wake[1] = -1;
 }
 
-// Stop waiting for good and release everything; the Waiter itself is freed
-// once libuv has closed its handles and JavaScript no longer holds it.
-// Called with a live environment (from JavaScript, a finalizer or the
-// environment's cleanup hook).
-void BeginClose(Waiter* w) {
-  if (w->closing) return;
-  w->closing = true;
-  w->waiting = false;
-  DropCallback(w);
-  if (w->asyncContext != nullptr) {
-    napi_async_destroy(w->env, w->asyncContext);
-    w->asyncContext = nullptr;
+// The job in flight (if any) ends without an answer.
+void CancelJob(Waiter* w) {
+  if (!w->jobPending) return;
+  w->jobPending = false;
+  {
+    std::lock_guard<std::mutex> lock(w->mutex);
+    w->cancelledGen = w->gen;
   }
-  if (w->mode == Mode::kUv) {
-    // uv_close stops the poll at once (libuv removes the fd from its own
-    // epoll set now, not later), so the caller may close the fd right after.
-    uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), OnHandleClosed);
-    uv_close(reinterpret_cast<uv_handle_t*>(&w->timer), OnHandleClosed);
-  } else {
-    StopThread(w);
-    // Finalization (OnTsfnFinalized) follows once its queue is drained.
-    if (w->tsfn != nullptr) napi_release_threadsafe_function(w->tsfn, napi_tsfn_abort);
-  }
+  WakeThread(w);
 }
-
-void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* data) {
-  Waiter* w = static_cast<Waiter*>(data);
-  w->cleanupHandle = handle;
-  BeginClose(w);
-}
-
-void OnExternalFinalized(napi_env env, void* data, void* hint) {
-  Waiter* w = static_cast<Waiter*>(data);
-  w->jsGone = true;
-  if (!w->closing) BeginClose(w);
-  DeleteIfDone(w);
-}
-
-// Call the pending wait's callback with `status`, from Node's event loop.
-// The callback runs through napi_make_callback, so microtasks (promise
-// continuations) run right after it, as after any I/O callback.
-void Deliver(Waiter* w, int status) {
-  if (!w->waiting || w->closing) return;
-  w->waiting = false;
-  napi_ref ref = w->callback;
-  w->callback = nullptr;
-  napi_env env = w->env;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) {
-    napi_delete_reference(env, ref);
-    return;  // the environment is going away
-  }
-  napi_value fn, recv, arg, result;
-  if (napi_get_reference_value(env, ref, &fn) == napi_ok && fn != nullptr) {
-    napi_get_global(env, &recv);  // napi_make_callback needs an object as `this`
-    napi_create_int32(env, status, &arg);
-    napi_status st = napi_make_callback(env, w->asyncContext, recv, fn, 1, &arg, &result);
-    if (st == napi_pending_exception) {
-      // The JavaScript side never throws here; if it does, treat it as any
-      // exception thrown from an I/O callback: 'uncaughtException'.
-      napi_value err;
-      if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
-    }
-  }
-  napi_delete_reference(env, ref);
-  napi_close_handle_scope(env, scope);
-}
-
-// ---- uv mode ----------------------------------------------------------------
-
-void OnPoll(uv_poll_t* h, int status, int events) {
-  Waiter* w = static_cast<Waiter*>(h->data);
-  uv_poll_stop(&w->poll);
-  uv_timer_stop(&w->timer);
-  // A poll error (status < 0) is not ours to report: the pass that follows
-  // asks the kernel again and gets the real answer.
-  Deliver(w, kReady);
-}
-
-void OnTimer(uv_timer_t* h) {
-  Waiter* w = static_cast<Waiter*>(h->data);
-  uv_poll_stop(&w->poll);
-  Deliver(w, kTimedOut);
-}
-
-// ---- thread mode ------------------------------------------------------------
 
 void DrainWake(int fd) {
   char buf[64];
@@ -251,30 +191,153 @@ void ThreadMain(Waiter* w) {
       if (job.gen <= w->cancelledGen) continue;
     }
     job.fds.back() = pollfd{w->wake[0], POLLIN, 0};
-    int64_t deadline = job.timeoutMs > 0 ? NowMs() + job.timeoutMs : 0;
-    int ms = job.timeoutMs;
     int rc;
-    for (;;) {
-      rc = ::poll(job.fds.data(), static_cast<nfds_t>(job.fds.size()), ms);
-      if (rc != -1 || errno != EINTR) break;
-      if (job.timeoutMs > 0) ms = RemainingMs(deadline);
-    }
+    do {
+      rc = ::poll(job.fds.data(), static_cast<nfds_t>(job.fds.size()), -1);
+    } while (rc == -1 && errno == EINTR);
     if (job.fds.back().revents != 0) continue;  // cancelled: nobody waits for the answer
-    int status = rc > 0 ? kReady : rc == 0 ? kTimedOut : -errno;
-    auto* res = new ThreadResult{job.gen, status};
-    if (napi_call_threadsafe_function(w->tsfn, res, napi_tsfn_blocking) != napi_ok) delete res;
+    auto* gen = new uint64_t(job.gen);
+    if (napi_call_threadsafe_function(w->tsfn, gen, napi_tsfn_blocking) != napi_ok) delete gen;
   }
 }
 
-void OnThreadResult(napi_env env, napi_value jsCallback, void* context, void* data) {
-  auto* res = static_cast<ThreadResult*>(data);
+// On the JavaScript thread: a job answered. Reaching here already woke Node's
+// loop; the next prepare phase brings the turn.
+void OnThreadAnswer(napi_env env, napi_value jsCallback, void* context, void* data) {
+  auto* gen = static_cast<uint64_t*>(data);
   Waiter* w = static_cast<Waiter*>(context);
-  uint64_t gen = res->gen;
-  int status = res->status;
-  delete res;
-  if (env == nullptr || w->closing || gen != w->gen || !w->waiting) return;  // cancelled or superseded
-  napi_unref_threadsafe_function(env, w->tsfn);  // idle again, unless the callback starts a new wait
-  Deliver(w, status);
+  bool current = env != nullptr && !w->closing && w->jobPending && *gen == w->gen;
+  delete gen;
+  if (!current) return;  // cancelled or superseded
+  w->jobPending = false;
+  w->why = kTurnReady;
+}
+
+// The threadsafe function is finalized only after its queue is drained, so
+// no OnThreadAnswer can reach the Waiter after this.
+void OnTsfnFinalized(napi_env env, void* data, void* hint) {
+  Waiter* w = static_cast<Waiter*>(data);
+  w->tsfn = nullptr;
+  StopThread(w);  // normally stopped already; not if the environment finalized it first
+  HandleGone(w);
+}
+
+void StartJob(Waiter* w, const int32_t* fds, const int32_t* events, size_t n) {
+  ThreadJob job;
+  job.gen = ++w->gen;
+  job.fds.resize(n + 1);
+  for (size_t i = 0; i < n; i++) job.fds[i] = pollfd{fds[i], static_cast<short>(events[i]), 0};
+  {
+    std::lock_guard<std::mutex> lock(w->mutex);
+    w->job = std::move(job);
+  }
+  w->cv.notify_one();
+  w->jobPending = true;
+}
+
+// ---- turns --------------------------------------------------------------------
+
+// Stop whatever the last turn armed.
+void Disarm(Waiter* w) {
+  w->armed = false;
+  uv_idle_stop(&w->idle);
+  uv_timer_stop(&w->timer);
+  if (w->poll != nullptr) uv_poll_stop(&w->poll->handle);
+  if (w->mode == Mode::kThread) CancelJob(w);
+}
+
+void DropCallback(Waiter* w) {
+  if (w->onTurn != nullptr) {
+    napi_delete_reference(w->env, w->onTurn);
+    w->onTurn = nullptr;
+  }
+}
+
+void Deactivate(Waiter* w) {
+  w->active = false;
+  Disarm(w);
+  uv_prepare_stop(&w->prepare);
+  DropCallback(w);
+}
+
+// Call onTurn(why) from Node's event loop. It runs through napi_make_callback,
+// so microtasks (promise continuations) run right after it, as after any I/O
+// callback.
+void CallTurn(Waiter* w, int why) {
+  napi_env env = w->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;  // the environment is going away
+  napi_value fn, recv, arg, result;
+  if (napi_get_reference_value(env, w->onTurn, &fn) == napi_ok && fn != nullptr) {
+    napi_get_global(env, &recv);  // napi_make_callback needs an object as `this`
+    napi_create_int32(env, why, &arg);
+    napi_status st = napi_make_callback(env, w->asyncContext, recv, fn, 1, &arg, &result);
+    if (st == napi_pending_exception) {
+      // The JavaScript side never throws here; if it does, treat it as any
+      // exception thrown from an I/O callback: 'uncaughtException'.
+      napi_value err;
+      if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+void OnPrepare(uv_prepare_t* h) {
+  Waiter* w = static_cast<Waiter*>(h->data);
+  if (!w->active || w->closing) return;
+  int why = w->why;
+  w->why = kTurnOther;
+  Disarm(w);
+  CallTurn(w, why);
+  // No block armed: do not let the poll phase wait, so the next turn comes soon.
+  if (w->active && !w->closing && !w->armed) uv_idle_start(&w->idle, [](uv_idle_t*) {});
+}
+
+void OnPoll(uv_poll_t* h, int status, int events) {
+  auto* p = reinterpret_cast<PollHandle*>(h);
+  uv_poll_stop(h);
+  // A poll error (status < 0) is not ours to report: the turn asks the kernel again.
+  p->waiter->why = kTurnReady;
+}
+
+void OnTimer(uv_timer_t* h) {
+  Waiter* w = static_cast<Waiter*>(h->data);
+  if (w->why != kTurnReady) w->why = kTurnTimedOut;
+}
+
+// Stop for good and release everything; the Waiter itself is freed once
+// libuv has closed its handles and JavaScript no longer holds it. Called with
+// a live environment (from JavaScript, a finalizer or the cleanup hook).
+void BeginClose(Waiter* w) {
+  if (w->closing) return;
+  Deactivate(w);
+  w->closing = true;
+  if (w->asyncContext != nullptr) {
+    napi_async_destroy(w->env, w->asyncContext);
+    w->asyncContext = nullptr;
+  }
+  ClosePoll(w);
+  uv_close(reinterpret_cast<uv_handle_t*>(&w->prepare), OnHandleClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&w->idle), OnHandleClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&w->timer), OnHandleClosed);
+  if (w->mode == Mode::kThread) {
+    StopThread(w);
+    // Finalization (OnTsfnFinalized) follows once its queue is drained.
+    if (w->tsfn != nullptr) napi_release_threadsafe_function(w->tsfn, napi_tsfn_abort);
+  }
+}
+
+void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* data) {
+  Waiter* w = static_cast<Waiter*>(data);
+  w->cleanupHandle = handle;
+  BeginClose(w);
+}
+
+void OnExternalFinalized(napi_env env, void* data, void* hint) {
+  Waiter* w = static_cast<Waiter*>(data);
+  w->jsGone = true;
+  if (!w->closing) BeginClose(w);
+  DeleteIfDone(w);
 }
 
 // ---- JavaScript entry points -------------------------------------------------
@@ -286,7 +349,52 @@ Waiter* ArgWaiter(const Napi::CallbackInfo& info) {
   return w;
 }
 
-Napi::Value WrapWaiter(Napi::Env env, Waiter* w) {
+bool StartThread(Napi::Env env, Waiter* w) {
+  if (pipe(w->wake) != 0) return false;
+  for (int fd : w->wake) {
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  }
+  napi_value name;
+  napi_create_string_utf8(env, "asyncore.loopAsync.thread", NAPI_AUTO_LENGTH, &name);
+  napi_status st = napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, w, OnTsfnFinalized, w,
+                                                   OnThreadAnswer, &w->tsfn);
+  if (st != napi_ok) {
+    close(w->wake[0]);
+    close(w->wake[1]);
+    w->wake[0] = w->wake[1] = -1;
+    errno = EAGAIN;
+    return false;
+  }
+  // The thread never keeps the process alive: an active waiter's prepare handle does.
+  napi_unref_threadsafe_function(env, w->tsfn);
+  w->openHandles++;  // the threadsafe function
+  w->thread = std::thread(ThreadMain, w);
+  return true;
+}
+
+// asyncWaitCreate('uv' | 'thread') -> handle
+Napi::Value Create(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) ThrowType(env, "mode must be 'uv' or 'thread'");
+  std::string mode = info[0].As<Napi::String>().Utf8Value();
+  if (mode != "uv" && mode != "thread") ThrowType(env, "mode must be 'uv' or 'thread'");
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) ThrowType(env, "no libuv loop for this environment");
+  auto* w = new Waiter();
+  w->env = env;
+  w->loop = loop;
+  w->mode = mode == "uv" ? Mode::kUv : Mode::kThread;
+  if (w->mode == Mode::kThread && !StartThread(env, w)) {
+    int err = errno;
+    delete w;
+    ThrowErrno(env, err, "pipe");
+  }
+  uv_prepare_init(loop, &w->prepare);
+  uv_idle_init(loop, &w->idle);
+  uv_timer_init(loop, &w->timer);
+  w->prepare.data = w->idle.data = w->timer.data = w;
+  w->openHandles += 3;
   napi_value resource_name;
   napi_create_string_utf8(env, "asyncore.loopAsync", NAPI_AUTO_LENGTH, &resource_name);
   napi_async_init(env, nullptr, resource_name, &w->asyncContext);
@@ -296,129 +404,84 @@ Napi::Value WrapWaiter(Napi::Env env, Waiter* w) {
   return Napi::Value(env, ext);
 }
 
-// asyncWaitCreate('uv', fd) | asyncWaitCreate('thread') -> handle
-Napi::Value Create(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) ThrowType(env, "mode must be 'uv' or 'thread'");
-  std::string mode = info[0].As<Napi::String>().Utf8Value();
-  auto* w = new Waiter();
-  w->env = env;
-  if (mode == "uv") {
-    w->mode = Mode::kUv;
-    w->fd = ArgFd(info, 1);
-    uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-      delete w;
-      ThrowType(env, "no libuv loop for this environment");
-    }
-    int rc = uv_poll_init(loop, &w->poll, w->fd);
-    if (rc != 0) {
-      delete w;
-      ThrowErrno(env, -rc, "uv_poll_init");
-    }
-    uv_timer_init(loop, &w->timer);
-    w->openHandles = 2;
-    w->poll.data = w;
-    w->timer.data = w;
-  } else if (mode == "thread") {
-    w->mode = Mode::kThread;
-    if (pipe(w->wake) != 0) {
-      int err = errno;
-      delete w;
-      ThrowErrno(env, err, "pipe");
-    }
-    for (int fd : w->wake) {
-      fcntl(fd, F_SETFD, FD_CLOEXEC);
-      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-    }
-    napi_value name;
-    napi_create_string_utf8(env, "asyncore.loopAsync.thread", NAPI_AUTO_LENGTH, &name);
-    napi_status st = napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, w, OnTsfnFinalized,
-                                                     w, OnThreadResult, &w->tsfn);
-    if (st != napi_ok) {
-      close(w->wake[0]);
-      close(w->wake[1]);
-      delete w;
-      ThrowType(env, "napi_create_threadsafe_function failed");
-    }
-    // Idle, the thread must not keep the process alive; start() refs it.
-    napi_unref_threadsafe_function(env, w->tsfn);
-    w->openHandles = 1;  // the threadsafe function
-    w->thread = std::thread(ThreadMain, w);
-  } else {
-    delete w;
-    ThrowType(env, "mode must be 'uv' or 'thread'");
-  }
-  return WrapWaiter(env, w);
-}
-
-// asyncWaitStart(handle, timeoutMs, callback[, fds, events, n]): one wait.
-// callback(status) follows exactly once unless cancel() or close() comes first:
-// 1 ready, 0 timed out, negative: -errno (thread mode's poll() failed).
-// timeoutMs < 0 waits for readiness only. The uv mode watches the fd given
-// at creation; the thread mode polls fds[0..n) for events[0..n) (copied now).
-Napi::Value Start(const Napi::CallbackInfo& info) {
+// asyncWaitActivate(handle, onTurn): from the next loop iteration on, call
+// onTurn(why) at every prepare phase until deactivated. While active the
+// waiter keeps the process alive.
+Napi::Value Activate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Waiter* w = ArgWaiter(info);
-  double t = ArgNumber(info, 1, "timeoutMs");
-  if (t > INT32_MAX) ThrowRange(env, "timeoutMs is too large");
-  int timeoutMs = t < 0 ? -1 : static_cast<int>(t);
-  if (info.Length() < 3 || !info[2].IsFunction()) ThrowType(env, "callback must be a function");
-  if (w->waiting) ThrowType(env, "a wait is already pending on this waiter");
-  if (w->mode == Mode::kUv) {
-    int rc = uv_poll_start(&w->poll, UV_READABLE, OnPoll);
-    if (rc != 0) ThrowErrno(env, -rc, "uv_poll_start");
-    if (timeoutMs >= 0) {
-      // libuv measures timers from the time cached at the start of the loop
-      // iteration; a pass may have run long since, so refresh it first.
-      uv_update_time(w->timer.loop);
-      uv_timer_start(&w->timer, OnTimer, static_cast<uint64_t>(timeoutMs), 0);
-    }
-  } else {
-    size_t n = static_cast<size_t>(ArgInt(info, 5, "n", 0, INT32_MAX));
-    int32_t* fds = ArgInt32Array(info, 3, "fds", n);
-    int32_t* events = ArgInt32Array(info, 4, "events", n);
-    ThreadJob job;
-    job.gen = ++w->gen;
-    job.timeoutMs = timeoutMs;
-    job.fds.resize(n + 1);
-    for (size_t i = 0; i < n; i++) job.fds[i] = pollfd{fds[i], static_cast<short>(events[i]), 0};
-    {
-      std::lock_guard<std::mutex> lock(w->mutex);
-      w->job = std::move(job);
-    }
-    w->cv.notify_one();
-    napi_ref_threadsafe_function(env, w->tsfn);
-  }
-  napi_create_reference(env, info[2], 1, &w->callback);
-  w->waiting = true;
+  if (info.Length() < 2 || !info[1].IsFunction()) ThrowType(env, "onTurn must be a function");
+  DropCallback(w);
+  napi_create_reference(env, info[1], 1, &w->onTurn);
+  w->active = true;
+  w->why = kTurnOther;
+  uv_prepare_start(&w->prepare, OnPrepare);
+  uv_idle_start(&w->idle, [](uv_idle_t*) {});  // the first turn without blocking
   return env.Undefined();
 }
 
-// asyncWaitCancel(handle): the pending wait (if any) ends without a callback.
-Napi::Value Cancel(const Napi::CallbackInfo& info) {
+// asyncWaitBlock(handle, timeoutMs, fd[, fds, events, n]): let Node's loop
+// block after this turn until `fd` polls readable (uv mode; thread mode polls
+// it on its thread), or, with fd -1 in thread mode, until one of fds[0..n) is
+// ready for events[0..n) (copied now); or until `timeoutMs` (negative: no
+// limit) has passed; or anything else wakes Node's loop.
+Napi::Value Block(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   Waiter* w = ArgWaiter(info);
-  if (!w->waiting) return info.Env().Undefined();
-  w->waiting = false;
-  DropCallback(w);
-  if (w->mode == Mode::kUv) {
-    uv_poll_stop(&w->poll);
-    uv_timer_stop(&w->timer);
-  } else {
-    {
-      std::lock_guard<std::mutex> lock(w->mutex);
-      w->cancelledGen = w->gen;
-    }
-    char b = 1;
-    ssize_t ignored = write(w->wake[1], &b, 1);
-    (void)ignored;
-    napi_unref_threadsafe_function(info.Env(), w->tsfn);
+  if (!w->active) ThrowType(env, "waiter is not active");
+  double t = ArgNumber(info, 1, "timeoutMs");
+  if (t > INT32_MAX) ThrowRange(env, "timeoutMs is too large");
+  int fd = static_cast<int>(ArgInt(info, 2, "fd", -1, INT32_MAX));
+  size_t n = 0;
+  int32_t* fds = nullptr;
+  int32_t* events = nullptr;
+  if (fd == -1 && info.Length() > 3) {
+    if (w->mode != Mode::kThread) ThrowType(env, "an fd set is watched in thread mode only");
+    n = static_cast<size_t>(ArgInt(info, 5, "n", 0, INT32_MAX));
+    fds = ArgInt32Array(info, 3, "fds", n);
+    events = ArgInt32Array(info, 4, "events", n);
   }
+  Disarm(w);
+  if (w->mode == Mode::kUv && fd != -1) {
+    if (w->poll != nullptr && w->poll->fd != fd) ClosePoll(w);
+    if (w->poll == nullptr) {
+      auto* p = new PollHandle();
+      int rc = uv_poll_init(w->loop, &p->handle, fd);
+      if (rc != 0) {
+        delete p;
+        ThrowErrno(env, -rc, "uv_poll_init");
+      }
+      p->waiter = w;
+      p->fd = fd;
+      w->poll = p;
+      w->openHandles++;
+    }
+    int rc = uv_poll_start(&w->poll->handle, UV_READABLE, OnPoll);
+    if (rc != 0) ThrowErrno(env, -rc, "uv_poll_start");
+  } else if (w->mode == Mode::kThread && fd != -1) {
+    int32_t one = fd, readable = POLLIN;
+    StartJob(w, &one, &readable, 1);
+  } else if (w->mode == Mode::kThread && n > 0) {
+    StartJob(w, fds, events, n);
+  }
+  if (t >= 0) {
+    // libuv measures timers from the time cached at the start of the loop
+    // iteration; a turn may have run long since, so refresh it first.
+    uv_update_time(w->loop);
+    uv_timer_start(&w->timer, OnTimer, static_cast<uint64_t>(t), 0);
+  }
+  w->armed = true;
+  return env.Undefined();
+}
+
+// asyncWaitDeactivate(handle): no more turns; nothing armed stays armed.
+Napi::Value DeactivateJs(const Napi::CallbackInfo& info) {
+  Deactivate(ArgWaiter(info));
   return info.Env().Undefined();
 }
 
-// asyncWaitClose(handle): cancel and free. In uv mode the watched fd may be
-// closed as soon as this returns.
+// asyncWaitClose(handle): deactivate and free. A watched fd may be closed as
+// soon as this returns.
 Napi::Value CloseWaiter(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsExternal()) ThrowType(info.Env(), "waiter must be a handle from asyncWaitCreate()");
   BeginClose(info[0].As<Napi::External<Waiter>>().Data());
@@ -428,7 +491,7 @@ Napi::Value CloseWaiter(const Napi::CallbackInfo& info) {
 // ---- fds closed with the environment --------------------------------------------
 
 // Raw fds this environment owns beyond any JavaScript object's life: the
-// epoll fds loops keep per map. A worker that is terminated in the middle of
+// epoll fds the backends keep. A worker that is terminated in the middle of
 // a loop runs no JavaScript again, so they are closed here. The hook is
 // added when the module loads, before any waiter's, so it runs after them
 // (cleanup hooks run last-added first): no uv_poll_t watches an fd closed here.
@@ -462,8 +525,9 @@ void InitAsyncWait(Napi::Env env, Napi::Object exports) {
   exports.Set("ownFd", Napi::Function::New(env, OwnFd, "ownFd", owned));
   exports.Set("disownFd", Napi::Function::New(env, DisownFd, "disownFd", owned));
   exports.Set("asyncWaitCreate", Napi::Function::New(env, Create, "asyncWaitCreate"));
-  exports.Set("asyncWaitStart", Napi::Function::New(env, Start, "asyncWaitStart"));
-  exports.Set("asyncWaitCancel", Napi::Function::New(env, Cancel, "asyncWaitCancel"));
+  exports.Set("asyncWaitActivate", Napi::Function::New(env, Activate, "asyncWaitActivate"));
+  exports.Set("asyncWaitBlock", Napi::Function::New(env, Block, "asyncWaitBlock"));
+  exports.Set("asyncWaitDeactivate", Napi::Function::New(env, DeactivateJs, "asyncWaitDeactivate"));
   exports.Set("asyncWaitClose", Napi::Function::New(env, CloseWaiter, "asyncWaitClose"));
 }
 

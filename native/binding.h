@@ -35,6 +35,7 @@ struct Binding {
 #if defined(__linux__)
   std::vector<epoll_event> epollEvents; // reused by epollWait()
 #endif
+  int inWorker = -1;                    // readiness.cc: -1 until known, then 0 or 1
 };
 
 Binding* GetBinding(Napi::Env env);

@@ -6,6 +6,8 @@
 // as CPython does since PEP 475, so a signal never shortens or ends a wait.
 #include "binding.h"
 
+#include <uv.h>
+
 #include <sys/select.h>
 #include <time.h>
 #include <cerrno>
@@ -24,6 +26,37 @@ int RemainingMs(int64_t deadline) {
   int64_t left = deadline - NowMs();
   if (left < 0) return 0;
   return left > INT32_MAX ? INT32_MAX : static_cast<int>(left);
+}
+
+// ---- waits a terminated worker does not sit out ---------------------------
+//
+// worker.terminate() stops the worker's JavaScript, but a thread blocked in
+// select()/poll()/epoll_wait() gets no signal: it would sit out its timeout
+// (30 s by default for loop()) before the environment can be torn down. So
+// in a worker a long wait is cut into slices of kSliceMs, and between slices
+// the wait asks whether the environment is stopping; if it is, the wait ends
+// as if it had timed out and the JavaScript it returns to is not run. The
+// main thread's waits are not sliced: nothing but the process's end stops it.
+
+static const int kSliceMs = 100;
+
+static bool InWorker(Napi::Env env) {
+  Binding* b = GetBinding(env);
+  if (b->inWorker < 0) {
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    b->inWorker = loop != nullptr && loop != uv_default_loop() ? 1 : 0;
+  }
+  return b->inWorker == 1;
+}
+
+// Whether the environment is being torn down. Node refuses to run
+// JavaScript in a stopping environment, and every Node-API call that may run
+// JavaScript (a property get may run a getter) checks that first and fails.
+static bool EnvStopping(Napi::Env env) {
+  napi_value global, value;
+  if (napi_get_global(env, &global) != napi_ok) return true;
+  return napi_get_named_property(env, global, "undefined", &value) != napi_ok;
 }
 
 // Bits of the per-fd mask given to selectInto().
@@ -74,9 +107,12 @@ static Napi::Value SelectInto(const Napi::CallbackInfo& info) {
 
   int64_t deadline = timeout < 0 ? 0 : NowMs() + static_cast<int64_t>(std::ceil(timeout * 1000));
   double left = timeout;  // the first try uses the exact request, sub-millisecond included
+  const double slice = InWorker(env) ? kSliceMs / 1000.0 : -1;
   fd_set r, w, x;
   int rc;
   for (;;) {
+    bool sliced = slice > 0 && (left < 0 || left > slice);
+    double step = sliced ? slice : left;
     FD_ZERO(&r);
     FD_ZERO(&w);
     FD_ZERO(&x);
@@ -89,13 +125,17 @@ static Napi::Value SelectInto(const Napi::CallbackInfo& info) {
     }
     timeval tv;
     timeval* tvp = nullptr;
-    if (timeout >= 0) {
-      tv.tv_sec = static_cast<time_t>(left);
-      tv.tv_usec = static_cast<suseconds_t>((left - static_cast<double>(tv.tv_sec)) * 1e6);
+    if (step >= 0) {
+      tv.tv_sec = static_cast<time_t>(step);
+      tv.tv_usec = static_cast<suseconds_t>((step - static_cast<double>(tv.tv_sec)) * 1e6);
       tvp = &tv;
     }
     rc = select(maxfd + 1, &r, &w, &x, tvp);
-    if (rc != -1 || errno != EINTR) break;
+    if (rc > 0 || (rc == 0 && !sliced) || (rc == -1 && errno != EINTR)) break;
+    if (sliced && EnvStopping(env)) {
+      rc = 0;
+      break;
+    }
     if (timeout >= 0) {
       int64_t ms = deadline - NowMs();
       left = ms > 0 ? static_cast<double>(ms) / 1000.0 : 0;
@@ -128,14 +168,18 @@ static int TimeoutMs(const Napi::CallbackInfo& info, size_t i) {
   return static_cast<int>(std::ceil(t));
 }
 
-// Runs `wait(ms)` until it does not fail with EINTR, each retry with the time left.
+// Runs `wait(ms)` until it does not fail with EINTR, each retry with the time
+// left; in a worker in slices, ending early when the worker is terminated.
 template <typename F>
-static int RetryWait(int timeoutMs, F wait) {
+static int RetryWait(Napi::Env env, int timeoutMs, F wait) {
+  const bool slice = InWorker(env);
   int64_t deadline = timeoutMs > 0 ? NowMs() + timeoutMs : 0;
   int ms = timeoutMs;
   for (;;) {
-    int rc = wait(ms);
-    if (rc != -1 || errno != EINTR) return rc;
+    bool sliced = slice && (ms < 0 || ms > kSliceMs);
+    int rc = wait(sliced ? kSliceMs : ms);
+    if (rc > 0 || (rc == 0 && !sliced) || (rc == -1 && errno != EINTR)) return rc;
+    if (sliced && EnvStopping(env)) return 0;
     if (timeoutMs > 0) ms = RemainingMs(deadline);
   }
 }
@@ -162,7 +206,7 @@ static Napi::Value PollInto(const Napi::CallbackInfo& info) {
     pfds[i].revents = 0;
   }
   pollfd* base = n == 0 ? nullptr : pfds.data();
-  int rc = RetryWait(timeoutMs, [&](int ms) { return poll(base, static_cast<nfds_t>(n), ms); });
+  int rc = RetryWait(env, timeoutMs, [&](int ms) { return poll(base, static_cast<nfds_t>(n), ms); });
   if (rc == -1) ThrowErrno(env, errno, "poll");
   for (size_t i = 0; i < n; i++) revents[i] = static_cast<uint16_t>(pfds[i].revents);
   return Napi::Number::New(env, rc);
@@ -205,7 +249,7 @@ static Napi::Value EpollWait(const Napi::CallbackInfo& info) {
   int32_t* tags = wantTags ? ArgInt32Array(info, 5, "tags", maxevents) : nullptr;
   std::vector<epoll_event>& buf = GetBinding(env)->epollEvents;
   if (buf.size() < maxevents) buf.resize(maxevents);
-  int rc = RetryWait(timeoutMs, [&](int ms) {
+  int rc = RetryWait(env, timeoutMs, [&](int ms) {
     return epoll_wait(epfd, buf.data(), static_cast<int>(maxevents), ms);
   });
   if (rc == -1) ThrowErrno(env, errno, "epoll_wait");

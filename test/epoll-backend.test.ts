@@ -9,7 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Dispatcher, DispatcherWithSend, ExitNow, FileDispatcher, loop, poll2, releaseBackend, socket, type SocketMap } from '../lib';
 import { binding } from '../lib/native';
-import { epollFdOf, epollPass, hasEpollBackend } from '../lib/epoll';
+import { epollFdOf, epollPass } from '../lib/loop';
+import { hasEpollBackend } from '../lib/backends';
 import { highFdDup, openFds } from './helpers/fds';
 import { echoScenario } from './helpers/echo';
 

@@ -8,8 +8,8 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { Dispatcher, DispatcherWithSend, ExitNow, loop, loopAsync, releaseBackend, socket, type Backend, type SocketMap } from '../lib';
-import { setWaitMode, wakeLoop, waitMode, type WaitMode } from '../lib/loop-async';
-import { epollFdOf, hasEpollBackend } from '../lib/epoll';
+import { epollFdOf, setWaitMode, wakeLoop, waitMode, type WaitMode } from '../lib/loop-async';
+import { hasEpollBackend } from '../lib/backends';
 import { fdTarget, openFds } from './helpers/fds';
 import { echoScenario } from './helpers/echo';
 import { binding } from '../lib/native';
@@ -342,7 +342,7 @@ describe('loopAsync: the process', () => {
     const script = `
       const { parentPort, workerData } = require('node:worker_threads');
       const { Dispatcher, DispatcherWithSend, socket, loopAsync } = require(${lib});
-      const { epollFdOf } = require(${JSON.stringify(path.join(root, 'dist', 'lib', 'epoll'))});
+      const { epollFdOf } = require(${JSON.stringify(path.join(root, 'dist', 'lib', 'loop-async'))});
       const map = new Map();
       class Echo extends DispatcherWithSend {
         handleRead() { const d = this.recv(65536); if (d.length) this.send(d); }

@@ -8,7 +8,7 @@ import './helpers/native';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { Dispatcher, DispatcherWithSend, getNofileLimit, loop, releaseBackend, setNofileLimit, socket, type SocketMap } from '../lib';
-import { hasEpollBackend } from '../lib/epoll';
+import { hasEpollBackend } from '../lib/backends';
 import { openFds } from './helpers/fds';
 
 const N = 10_000;
