@@ -11,7 +11,8 @@
 //    "linux-x64-glibc,linux-arm64-glibc,darwin-arm64": the release job sets it);
 //  - the source every shipped source map points at;
 //  - the file every relative link of README.md points at (the README is the
-//    npm page: a link to a file the package lacks is a dead link there).
+//    npm page and the copy in node_modules: link to what the package lacks
+//    with an absolute repository URL). docs/*.md ship, so links to them work.
 //
 //   node scripts/check-package.js    (run by `npm pack` / `npm publish` via prepack)
 'use strict';
@@ -55,10 +56,10 @@ function hasPrebuild(files, target) {
 
 function check() {
   const files = packedFiles();
-  const missing = [];
+  const missing = new Set();
   const need = (file, why) => {
     const norm = path.posix.normalize(file.replace(/^\.\//, ''));
-    if (!files.has(norm)) missing.push(`${norm} (${why})`);
+    if (!files.has(norm)) missing.add(`${norm} (${why})`);
   };
 
   need(pkg.main, 'package.json main');
@@ -74,7 +75,7 @@ function check() {
 
   const targets = [hostTarget(), ...(process.env.ASYNCORE_REQUIRE_PREBUILDS || '').split(',').map((s) => s.trim()).filter(Boolean)];
   for (const t of new Set(targets)) {
-    if (!hasPrebuild(files, t)) missing.push(`prebuilds/ for ${t} (run \`npm run build:prebuilds\` on that platform)`);
+    if (!hasPrebuild(files, t)) missing.add(`prebuilds/ for ${t} (run \`npm run build:prebuilds\` on that platform)`);
   }
 
   for (const f of files) {
@@ -91,7 +92,7 @@ function check() {
     if (!isDir) need(file, `README.md links to ${link}: use an absolute URL, or ship the file`);
   }
 
-  if (missing.length > 0) {
+  if (missing.size > 0) {
     console.error(`check-package: the package would be incomplete (${files.size} files); missing:`);
     for (const m of missing) console.error(`  - ${m}`);
     return false;
