@@ -502,7 +502,7 @@ export class Timers {
     return n;
   }
 
-  /** Drop cancelled entries from the top and move a reset one to its deadline, until the top is a live, exact entry (or none). */
+  /** Drop cancelled entries from the top and move a reset one to its place, until the top is a live, exact entry (or none). */
   private settleTop(): TimerHandle | undefined {
     const heap = this.heap;
     while (heap.length > 0) {
@@ -510,7 +510,8 @@ export class Timers {
       if (top.cancelled) {
         this.popTop();
         this.cancelledInHeap--;
-      } else if (top.key < top.deadline) {
+      } else if (top.key < top.deadline || top.seq !== top.order) {
+        // reset since it was pushed: later (or, on the same deadline, behind what was scheduled meanwhile)
         top.key = top.deadline;
         top.seq = top.order;
         this.siftDown(0);
@@ -706,3 +707,4 @@ export function channelTimer(
   const errback = options.errback ?? ((err: unknown) => channel.handleError(err));
   return timersFor(channel._map).schedule({ seconds: options.seconds, errback }, repeating, fn, args, channel, group);
 }
+

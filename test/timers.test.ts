@@ -224,6 +224,17 @@ describe('cancel and reset', () => {
     expect(order).toEqual(['a', 'b']);
   });
 
+  test('a reset to the same deadline goes behind what was scheduled meanwhile', () => {
+    const { clock, timers } = setup();
+    const order: string[] = [];
+    const a = timers.callEvery(1, () => order.push('a'));
+    timers.callEvery(1, () => order.push('b'));
+    a.reset(); // still due at 1, but rescheduled after b
+    clock.advance(1);
+    timers.runDue();
+    expect(order).toEqual(['b', 'a']);
+  });
+
   test('cancelAll cancels queued timers and the due ones not yet run', () => {
     const { clock, timers } = setup();
     const order: string[] = [];
@@ -527,7 +538,7 @@ describe('a model: random schedule / cancel / reset / advance / run', () => {
         expect(fired).toEqual(expected);
         timers.cancelAll();
       }),
-      { numRuns: 200 },
+      { numRuns: 500 },
     );
   });
 });
