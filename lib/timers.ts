@@ -708,3 +708,44 @@ export function channelTimer(
   return timersFor(channel._map).schedule({ seconds: options.seconds, errback }, repeating, fn, args, channel, group);
 }
 
+// ---- the loop's side --------------------------------------------------------------------------------
+
+/**
+ * Seconds to the next deadline as a pass's wait: rounded up to a whole
+ * millisecond (the poll and epoll passes truncate to milliseconds, which
+ * would end the wait just before the deadline and cost a pass), never negative.
+ */
+function waitUntilNext(seconds: number): number {
+  const ms = Math.ceil(seconds * 1000 - 1e-9);
+  return ms <= 0 ? 0 : (ms + 1e-6) / 1000; // + 1e-6 ms: ms / 1000 * 1000 may come back as ms - 1 ulp
+}
+
+/**
+ * Milliseconds until the next deadline, rounded up (0 when a timer is due),
+ * or Infinity when none is pending: how long loopAsync() may let Node's
+ * event loop block for this map's timers. @internal
+ */
+export function msToNextTimer(timers: Timers): number {
+  if (timers.pending === 0) return Infinity;
+  const next = timers.timeout();
+  return next === null ? Infinity : Math.max(0, Math.ceil(next * 1000 - 1e-9));
+}
+
+/**
+ * The wait of one pass over a map whose scheduler has pending timers: the
+ * pass's `timeout`, cut at the next deadline (never waiting past it, and —
+ * rounded up to the millisecond — never ending just before it). A timeout
+ * the pass refuses (not a number, NaN; negative for select) is returned as
+ * it is, so that the pass throws what it always throws; a negative timeout
+ * where it means "no limit" (poll, epoll) and null are cut like any other.
+ * The loops call it only when `timers.pending > 0`. @internal
+ */
+export function passTimeout(timeout: number | null, timers: Timers, negativeWaitsForever: boolean): number | null {
+  const next = timers.timeout();
+  if (next === null) return timeout;
+  const cap = waitUntilNext(next);
+  if (timeout === null || timeout === undefined) return cap;
+  if (typeof timeout !== 'number' || Number.isNaN(timeout)) return timeout;
+  if (timeout < 0) return negativeWaitsForever ? cap : timeout;
+  return timeout <= cap ? timeout : cap;
+}
