@@ -237,13 +237,14 @@ export class TimerHandle {
 
   /**
    * Re-arm it `seconds` from now: a pending timer is pushed back, a callLater
-   * that already ran is scheduled again. Throws on a cancelled timer (as
-   * pyftpdlib and Twisted do). O(1) for a pending timer. Returns this.
-   * pyftpdlib: `reset()`.
+   * that already ran is scheduled again. A cancelled timer stays cancelled:
+   * reset() does nothing to it (pyftpdlib and Twisted raise instead; here a
+   * handler may well reset a channel's idle timer after an earlier event of
+   * the same pass closed the channel, as asyncore delivers both). O(1) for a
+   * pending timer. Returns this. pyftpdlib: `reset()`.
    */
   reset(): this {
-    if (this.isCancelled) throw new Error(`reset() of a cancelled timer: ${this.toString()}`);
-    this.timers.rearm(this, this.timers.clock.now() + this.seconds);
+    if (!this.isCancelled) this.timers.rearm(this, this.timers.clock.now() + this.seconds);
     return this;
   }
 
