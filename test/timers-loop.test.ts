@@ -25,6 +25,7 @@ import {
   type LoopOptions,
   type SocketMap,
   type TimerHandle,
+  wakeLoop,
 } from '../lib';
 import { passTimeout } from '../lib/timers';
 import { lines } from './helpers/loop';
@@ -353,6 +354,23 @@ describe('loopAsync and the rest of Node', () => {
     await loopAsync({ map, timeout: 30 });
     expect(order).toEqual(['node timer', 'map timer']);
     expect(seconds(t0)).toBeGreaterThanOrEqual(0.2);
+  });
+
+  test('a timer scheduled from outside the loop counts at once after wakeLoop(map)', async () => {
+    const [a] = pair();
+    const ch = new Recorder(a, map, [], 'idle'); // readable, never ready: the pass waits its 30 s
+    let firedAfter = -1;
+    const t0 = process.hrtime.bigint();
+    setTimeout(() => {
+      timersFor(map).callLater(0.05, () => {
+        firedAfter = seconds(t0);
+        ch.close();
+      });
+      wakeLoop(map);
+    }, 50);
+    await loopAsync({ map, timeout: 30 });
+    expect(firedAfter).toBeGreaterThanOrEqual(0.1);
+    expect(firedAfter).toBeLessThan(10);
   });
 
   test('the signal aborts a timers-only sleep at once', async () => {
