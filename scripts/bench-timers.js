@@ -14,15 +14,19 @@
  *                        (on a FakeClock moved past the last deadline).
  *   reset                reset() of one pending timer among n, n times (an
  *                        idle timeout re-armed on every read).
- *   pass, 10,000 pending one loop({ timeout: 0, count: 1 }) over 10 idle
- *                        channels with 10,000 timers pending (none due), vs
- *                        the same map with no timer: the whole pass in µs,
- *                        for each backend.
+ *   pass, 10,000 pending one loop({ timeout: 0 }) pass over 10 idle channels
+ *                        with 10,000 timers pending (none due), vs a like
+ *                        map with no timer, measured in alternation: the
+ *                        whole pass in µs, for each backend. And the
+ *                        scheduler's share alone (what the loop calls per
+ *                        pass: passTimeout + runDue), in ns, which machine
+ *                        noise does not drown.
  */
 'use strict';
 const path = require('node:path');
 const lib = require(path.join(__dirname, '..', 'dist', 'lib'));
 const { Dispatcher, FakeClock, socket, loop, timersFor, select } = lib;
+const { passTimeout } = require(path.join(__dirname, '..', 'dist', 'lib', 'timers.js'));
 
 const n = Number(process.argv[2] ?? 100_000);
 const noop = () => {};
@@ -91,7 +95,8 @@ class Idle extends Dispatcher {
   }
 }
 
-function passCost(backend, pending, passes = 2000) {
+/** A map of 10 idle channels (5 socketpairs) with `pending` timers due in an hour. */
+function idleMap(pending) {
   const map = new Map();
   const socks = [];
   for (let i = 0; i < 5; i++) {
@@ -102,21 +107,55 @@ function passCost(backend, pending, passes = 2000) {
   }
   const timers = timersFor(map);
   for (let i = 0; i < pending; i++) timers.callLater(3600 + i / 1000, noop);
-  try {
-    loop({ map, backend, timeout: 0, count: 50 }); // warm up
-    const runs = [];
-    for (let r = 0; r < 5; r++) {
-      const t0 = process.hrtime.bigint();
-      loop({ map, backend, timeout: 0, count: passes });
-      runs.push((ms(t0) * 1000) / passes);
-    }
-    return median(runs);
-  } finally {
+  const close = () => {
     timers.cancelAll();
     for (const d of [...map.values()]) d.close();
     for (const s of socks) s.close();
     lib.releaseBackend(map);
+  };
+  return { map, close };
+}
+
+/** µs per pass for a map with no timer and one with 10,000 pending, measured in alternation (5 runs each). */
+function passCosts(backend, passes = 2000) {
+  const none = idleMap(0);
+  const some = idleMap(10_000);
+  try {
+    const per = (map) => {
+      const t0 = process.hrtime.bigint();
+      loop({ map, backend, timeout: 0, count: passes });
+      return (ms(t0) * 1000) / passes;
+    };
+    per(none.map); // warm up
+    per(some.map);
+    const a = [];
+    const b = [];
+    for (let r = 0; r < 5; r++) {
+      a.push(per(none.map));
+      b.push(per(some.map));
+    }
+    return [median(a), median(b)];
+  } finally {
+    none.close();
+    some.close();
   }
+}
+
+/** What the loop adds to a pass for the scheduler alone (passTimeout + runDue), with `pending` timers none of which is due: ns per pass. */
+function schedulerPerPass(pending, passes = 1_000_000) {
+  const timers = timersFor(new Map());
+  for (let i = 0; i < pending; i++) timers.callLater(3600 + i / 1000, noop);
+  const runs = [];
+  for (let r = 0; r < 5; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < passes; i++) {
+      if (timers.pending > 0) passTimeout(30, timers, true);
+      timers.runDue();
+    }
+    runs.push((ms(t0) * 1e6) / passes);
+  }
+  timers.cancelAll();
+  return median(runs);
 }
 
 function main() {
@@ -140,11 +179,11 @@ function main() {
   console.log(`  (allocating n objects of that size alone: ${f(median(al))} ms)`);
   console.log(`  schedule + run      ${f(median(sr))} ms  (${perOp(median(sr))} ns per timer)`);
   console.log(`  reset among n       ${f(median(rs))} ms for ${n.toLocaleString('en')} resets  (${perOp(median(rs))} ns each)`);
-  console.log('one pass, loop({ timeout: 0, count: 1 }) over 10 idle channels (µs per pass, median of 5 × 2,000 passes)');
+  console.log(`scheduler work per pass (passTimeout + runDue), nothing due: no timers ${schedulerPerPass(0).toFixed(0)} ns, 10,000 pending ${schedulerPerPass(10_000).toFixed(0)} ns`);
+  console.log('one pass, loop({ timeout: 0 }) over 10 idle channels (µs per pass, median of 5 × 2,000 passes, alternating)');
   const backends = ['select', 'poll', ...(select.hasEpoll ? ['epoll'] : [])];
   for (const backend of backends) {
-    const none = passCost(backend, 0);
-    const some = passCost(backend, 10_000);
+    const [none, some] = passCosts(backend);
     console.log(`  ${backend.padEnd(7)} no timers ${none.toFixed(2)} µs   10,000 pending ${some.toFixed(2)} µs   (+${(some - none).toFixed(2)} µs)`);
   }
 }
