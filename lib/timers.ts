@@ -139,7 +139,7 @@ function readTimerOptions(arg: unknown, known: readonly string[], what: string):
     return { seconds: arg };
   }
   for (const key of Object.keys(arg)) {
-    if (!known.includes(key)) throw new TypeError(`${what}: unknown option ${JSON.stringify(key)}; known options: ${known.join(', ')}`);
+    if (!known.includes(key)) throw new TypeError(`${what} got an unknown option '${key}'; the options are: ${known.join(', ')}`);
   }
   const options = arg as MapTimerOptions;
   checkSeconds(options.seconds, `${what}: seconds`);
@@ -635,7 +635,7 @@ export function timersFor(map: SocketMap | null = socketMap, options?: TimersOpt
     byMap.set(map, timers);
   }
   if (options !== undefined) {
-    for (const key of Object.keys(options)) if (key !== 'clock') throw new TypeError(`timersFor(): unknown option ${JSON.stringify(key)}; known options: clock`);
+    for (const key of Object.keys(options)) if (key !== 'clock') throw new TypeError(`timersFor() got an unknown option '${key}'; the options are: clock`);
     if (options.clock !== undefined) timers.setClock(options.clock);
   }
   return timers;

@@ -25,7 +25,6 @@ import {
   type LoopOptions,
   type SocketMap,
   type TimerHandle,
-  wakeLoop,
 } from '../lib';
 import { passTimeout } from '../lib/timers';
 import { lines } from './helpers/loop';
@@ -312,7 +311,8 @@ describe.each(cases)('%s, %s backend, on the real clock', (runner, backend) => {
     expect(firedAfter).toBeGreaterThanOrEqual(0.25);
     expect(elapsed).toBeLessThan(10); // the pass timeout was 30 s
     // one pass waits to the deadline; a loaded machine may wake a pass a little early once
-    expect(events.filter((e) => e === 'a:readable?').length).toBeLessThanOrEqual(3);
+    // (loopAsync also asks again at each turn of Node's event loop: a few more, never a spin)
+    expect(events.filter((e) => e === 'a:readable?').length).toBeLessThanOrEqual(runner === 'loop' ? 3 : 10);
   });
 
   test('a timers-only pass sleeps until the deadline, and the loop returns when the timers are done', async () => {
@@ -341,7 +341,10 @@ describe.each(cases)('%s, %s backend, on the real clock', (runner, backend) => {
     expect(seconds(t0)).toBeGreaterThanOrEqual(0.14);
     expect(seconds(t0)).toBeLessThan(10);
     expect(fn).not.toHaveBeenCalled();
-    expect(events.filter((e) => e === 'a:readable?').length).toBe(3);
+    // loop() asks once per pass; loopAsync() may ask again at each turn of Node's event loop
+    const questions = events.filter((e) => e === 'a:readable?').length;
+    if (runner === 'loop') expect(questions).toBe(3);
+    else expect(questions).toBeGreaterThanOrEqual(3);
   });
 });
 
@@ -356,7 +359,7 @@ describe('loopAsync and the rest of Node', () => {
     expect(seconds(t0)).toBeGreaterThanOrEqual(0.2);
   });
 
-  test('a timer scheduled from outside the loop counts at once after wakeLoop(map)', async () => {
+  test('a timer scheduled from outside the loop (a Node timer) cuts the current wait at once', async () => {
     const [a] = pair();
     const ch = new Recorder(a, map, [], 'idle'); // readable, never ready: the pass waits its 30 s
     let firedAfter = -1;
@@ -366,7 +369,6 @@ describe('loopAsync and the rest of Node', () => {
         firedAfter = seconds(t0);
         ch.close();
       });
-      wakeLoop(map);
     }, 50);
     await loopAsync({ map, timeout: 30 });
     expect(firedAfter).toBeGreaterThanOrEqual(0.1);
@@ -471,7 +473,9 @@ describe('no timer pending: every pass is exactly asyncore\'s', () => {
     for (const i of [0, 1, 3]) expect(ours.durations[i]).toBeLessThan(0.14);
   });
 
-  test.each(backends)('loopAsync({ backend: %s }) asks, delivers and waits as loop() does', async (backend) => {
+  // loopAsync asks the channels again at each turn of Node's event loop while a pass waits
+  // (lib/loop-async.ts), so its questions are compared as a set per step, its deliveries exactly.
+  test.each(backends)('loopAsync({ backend: %s }) delivers and waits as loop() does', async (backend) => {
     const sync = session((timeout, m) => loop({ map: m, backend, timeout, count: 1 }));
     // the same session, one loopAsync pass per step
     const events: string[] = [];
@@ -511,7 +515,9 @@ describe('no timer pending: every pass is exactly asyncore\'s', () => {
       for (const ch of [...m.values()]) ch.close();
       releaseBackend(m);
     }
-    expect(events).toEqual(sync.events);
+    const deliveries = (ev: string[]): string[] => ev.filter((e) => !e.endsWith('?'));
+    expect(deliveries(events)).toEqual(deliveries(sync.events));
+    expect(new Set(events)).toEqual(new Set(sync.events));
     expect(durations[2]).toBeGreaterThanOrEqual(0.14);
     for (const i of [0, 1, 3]) expect(durations[i]).toBeLessThan(0.14);
   });
