@@ -3,7 +3,7 @@
  * send `nick NAME` to join, then lines of text; everyone in the room sees
  * `NAME: text`. `who` lists the room, `quit` leaves it.
  *
- *   node dist/examples/chat_server.js [--host 127.0.0.1] [--port 0] [--backend select|poll|epoll]
+ *   node dist/examples/chat_server.js [--host 127.0.0.1] [--port 0] [--backend select|poll|epoll] [--idle-timeout 300]
  *   node dist/examples/chat_server.js --demo
  *
  * `--demo` starts the server and three scripted clients in this one process
@@ -14,9 +14,11 @@
  * `collectIncomingData()` gathers a line and `foundTerminator()` acts on it.
  * Output goes through `push()`, which queues what the kernel does not take
  * at once. A line longer than 4 KiB gets the session closed, through
- * AsyncChat's `maxIncomingBuffer`.
+ * AsyncChat's `maxIncomingBuffer`. A client that sends nothing for
+ * `--idle-timeout` seconds is told so and dropped: each session holds a
+ * `callLater` timer that every line it sends resets (and that `close()` cancels).
  */
-import { AsyncChat, BufferOverflowError, Dispatcher, loop, socket, type Address, type IPv4Address, type IPv6Address, type SocketMap } from '../lib/index';
+import { AsyncChat, BufferOverflowError, Dispatcher, loop, socket, type Address, type IPv4Address, type IPv6Address, type SocketMap, type TimerHandle } from '../lib/index';
 import { chooseBackend, hostPort, parseServerArgs } from './support/cli';
 
 const NAME = /^[A-Za-z0-9_-]{1,16}$/;
@@ -28,7 +30,14 @@ export class ChatServer extends Dispatcher<socket.Socket<IPv4Address | IPv6Addre
   /** Everyone connected, named or not. */
   readonly sessions = new Set<ChatSession>();
 
-  constructor(address: Address, map: SocketMap | null = null) {
+  /**
+   * @param idleTimeout seconds a client may stay silent before it is dropped; null: never
+   */
+  constructor(
+    address: Address,
+    map: SocketMap | null = null,
+    readonly idleTimeout: number | null = null,
+  ) {
     super(null, map);
     this.createSocket(typeof address !== 'string' && address[0].includes(':') ? socket.AF_INET6 : socket.AF_INET, socket.SOCK_STREAM);
     this.setReuseAddr();
@@ -64,6 +73,8 @@ export class ChatServer extends Dispatcher<socket.Socket<IPv4Address | IPv6Addre
 /** One client of the room. */
 export class ChatSession extends AsyncChat {
   name: string | null = null;
+  /** Drops the client after `server.idleTimeout` silent seconds; reset by what it sends. */
+  private readonly idle: TimerHandle | null;
 
   constructor(
     readonly server: ChatServer,
@@ -75,6 +86,7 @@ export class ChatSession extends AsyncChat {
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1);
     this.setTerminator('\n');
     this.maxIncomingBuffer = MAX_LINE;
+    this.idle = server.idleTimeout === null ? null : this.callLater(server.idleTimeout, this.dropIdle);
     this.say(WELCOME);
   }
 
@@ -84,7 +96,17 @@ export class ChatSession extends AsyncChat {
   }
 
   override collectIncomingData(data: Buffer): void {
+    this.idle?.reset();
     this._collectIncomingData(data);
+  }
+
+  /** The idle timer fired: say why, leave the room and close once that is sent. */
+  private dropIdle(): void {
+    if (this.closing) return;
+    this.say(`* idle for ${this.server.idleTimeout} s, bye`);
+    this.leave();
+    this.closing = true;
+    this.closeWhenDone();
   }
 
   override foundTerminator(): void {
@@ -292,14 +314,16 @@ function demo(backend: ReturnType<typeof chooseBackend>): number {
 }
 
 function main(): number {
-  const args = parseServerArgs({ demo: { type: 'boolean', default: false } });
+  const args = parseServerArgs({ demo: { type: 'boolean', default: false }, 'idle-timeout': { type: 'string', default: '300' } });
   if (args.help) {
-    process.stdout.write('usage: chat_server [--host 127.0.0.1] [--port 0] [--backend select|poll|epoll] [--demo]\n');
+    process.stdout.write('usage: chat_server [--host 127.0.0.1] [--port 0] [--backend select|poll|epoll] [--idle-timeout 300] [--demo]\n');
     return 0;
   }
+  const idleTimeout = Number(args.values['idle-timeout']);
+  if (!(idleTimeout > 0)) throw new Error('--idle-timeout must be a positive number of seconds');
   const backend = chooseBackend(args.backend);
   if (args.values.demo === true) return demo(backend);
-  const server = new ChatServer([args.host, args.port]);
+  const server = new ChatServer([args.host, args.port], null, idleTimeout);
   process.stdout.write(`listening on ${hostPort(args.host, server.address[1])}\n`);
   loop({ timeout: 30, backend });
   return 0;

@@ -7,6 +7,12 @@
  *   node dist/examples/http_client.js                 fetch two pages from a local server
  *   node dist/examples/http_client.js URL [URL …]     fetch those (http:// only)
  *   --backend=select|poll|epoll picks loop()'s readiness call (default select)
+ *   --connect-timeout=SECONDS gives up on a server that does not answer (default 10)
+ *
+ * Each client arms a connect timeout (`callLater`) before it connects and
+ * cancels it in handleConnect(); if it fires first, the client closes and
+ * reports `connect timed out`. The loop wakes for that timer only, and a
+ * pending connect timer keeps it running (see the README's "Timers").
  *
  * With no URL it runs offline: a tiny HTTP/1.0 server made of Dispatchers
  * (HttpServer, one HttpResponder per connection) joins the same socket map,
@@ -15,7 +21,7 @@
  * so Node's event loop never runs until it returns.)
  */
 import * as fs from 'node:fs';
-import { Dispatcher, DispatcherWithSend, loop, socket, type Address, type IPv4Address } from '../lib/index';
+import { Dispatcher, DispatcherWithSend, loop, socket, type Address, type IPv4Address, type TimerHandle } from '../lib/index';
 import { backendOption, examplePath, formatAddress, getLogger, type Logger, positionalArgs, preview } from './support/logger';
 
 /** The parts of an HTTP response a client prints. */
@@ -52,8 +58,19 @@ export class HttpClient extends Dispatcher {
   received = 0;
   /** Set by handleClose(). */
   summary: ResponseSummary | null = null;
+  /** Closes the client if it is not connected within `connectTimeout` seconds; cancelled by handleConnect(). */
+  private connectTimer: TimerHandle | null = null;
+  /** The connect timer fired: the server never answered. */
+  timedOut = false;
 
-  constructor(url: string) {
+  /**
+   * @param url the http:// URL to fetch
+   * @param connectTimeout seconds to wait for the connection before giving up
+   */
+  constructor(
+    url: string,
+    readonly connectTimeout = 10,
+  ) {
     super();
     this.url = url;
     this.logger = getLogger(url);
@@ -65,11 +82,20 @@ export class HttpClient extends Dispatcher {
     this.createSocket(host.includes(':') ? socket.AF_INET6 : socket.AF_INET, socket.SOCK_STREAM);
     const address: Address = [host, port];
     this.logger.debug(`connecting to ${formatAddress(address)}`);
+    this.connectTimer = this.callLater(connectTimeout, this.handleConnectTimeout); // before connect(): it may complete at once
     this.connect(address);
   }
 
   override handleConnect(): void {
     this.logger.debug('handleConnect()');
+    this.connectTimer?.cancel();
+  }
+
+  /** The server did not answer in time: give up (close() also cancels the timer). */
+  private handleConnectTimeout(): void {
+    this.logger.debug(`no connection after ${this.connectTimeout} s: giving up`);
+    this.timedOut = true;
+    this.handleClose();
   }
 
   override handleClose(): void {
@@ -225,9 +251,19 @@ export class HttpResponder extends DispatcherWithSend {
   }
 }
 
+/** `--connect-timeout=SECONDS`, default 10. */
+function connectTimeoutOption(): number {
+  const arg = process.argv.find((a) => a.startsWith('--connect-timeout='));
+  if (arg === undefined) return 10;
+  const seconds = Number(arg.slice('--connect-timeout='.length));
+  if (!(seconds > 0)) throw new Error(`--connect-timeout must be a positive number of seconds, not ${arg.slice(18)}`);
+  return seconds;
+}
+
 function main(): void {
   const root = getLogger();
   const urls = positionalArgs();
+  const connectTimeout = connectTimeoutOption();
   const unsupported = urls.filter((u) => !u.startsWith('http://'));
   if (unsupported.length > 0) {
     console.error(`only http:// URLs are supported: ${unsupported.join(' ')}`);
@@ -239,7 +275,7 @@ function main(): void {
     const [host, port] = server.address;
     urls.push(`http://${host}:${port}/`, `http://${host}:${port}/lorem.txt`);
   }
-  const clients = urls.map((url) => new HttpClient(url));
+  const clients = urls.map((url) => new HttpClient(url, connectTimeout));
 
   root.debug('LOOP STARTING');
   loop(backendOption());
@@ -247,7 +283,11 @@ function main(): void {
 
   for (const c of clients) {
     const s = c.summary;
-    const detail = s === null || s.statusLine === '' ? 'no response' : `status ${s.status}, Content-Length ${s.contentLength ?? '-'}, body ${s.bodyLength} bytes`;
+    const detail = c.timedOut
+      ? `connect timed out after ${c.connectTimeout} s`
+      : s === null || s.statusLine === ''
+        ? 'no response'
+        : `status ${s.status}, Content-Length ${s.contentLength ?? '-'}, body ${s.bodyLength} bytes`;
     console.log(`${c.url} got ${c.received} bytes (${detail})`);
     if (s === null || s.status === 0) process.exitCode = 1;
   }

@@ -17,16 +17,20 @@
  * `foundTerminator()` gets a whole request head; a request with a body
  * switches it to the body's length and back. Files go out through a producer
  * that reads 64 KiB per `more()`, so a large file never sits in memory.
- * `maxIncomingBuffer` caps a request head at 16 KiB (431 beyond). asyncore
- * has no timers, so idle connections are swept between loop passes.
+ * `maxIncomingBuffer` caps a request head at 16 KiB (431 beyond). Each
+ * connection has an idle timer (`callLater(idleTimeout, this.close)`), reset
+ * by every read and write: a client silent for `--idle-timeout` seconds is
+ * dropped, and the loop wakes for that timer only.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AsyncChat, BufferOverflowError, Dispatcher, OSError, loop, socket, socketMap, type Address, type Backend, type IPv4Address, type IPv6Address, type Producer } from '../lib/index';
+import { AsyncChat, BufferOverflowError, Dispatcher, OSError, loop, socket, type Address, type Backend, type IPv4Address, type IPv6Address, type Producer, type TimerHandle } from '../lib/index';
 import { chooseBackend, hostPort, parseServerArgs } from './support/cli';
 
 const MAX_HEAD = 16 * 1024;
 const CHUNK = 64 * 1024;
+/** Seconds a closing connection may linger, reading what the client still sends, before it is closed. */
+const LINGER = 2;
 const SERVER = 'asyncore-node-example';
 
 const REASONS: Record<number, string> = {
@@ -218,7 +222,7 @@ export class FileProducer implements Producer {
 export interface ServerOptions {
   root: string;
   quiet?: boolean;
-  /** Seconds a connection may sit idle before {@link HttpServer.sweep} closes it. */
+  /** Seconds a connection may sit idle (nothing read or written) before it is closed; default 60. */
   idleTimeout?: number;
 }
 
@@ -251,17 +255,6 @@ export class HttpServer extends Dispatcher<socket.Socket<IPv4Address | IPv6Addre
     this.channels.add(new HttpChannel(this, sock, addr));
   }
 
-  /**
-   * Close connections idle for longer than `idleTimeout`, and lingering ones
-   * after 2 s (run between loop passes: asyncore has no timers).
-   */
-  sweep(now = Date.now()): void {
-    for (const ch of this.channels) {
-      const limit = ch.lingering ? 2000 : this.idleTimeout * 1000;
-      if (now - ch.lastActivity > limit) ch.close();
-    }
-  }
-
   accessLog(line: string): void {
     if (!this.quiet) process.stdout.write(line + '\n');
   }
@@ -275,7 +268,8 @@ export class HttpServer extends Dispatcher<socket.Socket<IPv4Address | IPv6Addre
 export class HttpChannel extends AsyncChat<socket.Socket> {
   /** The request whose body is being read (and dropped), if any. */
   private pending: Request | null = null;
-  lastActivity = Date.now();
+  /** Closes the connection once nothing was read or written for `idleTimeout` s (then, lingering, for 2 s). */
+  private idle: TimerHandle;
   /** All answers are sent and the write side is shut: reading (and dropping) until the client closes. */
   lingering = false;
 
@@ -288,6 +282,7 @@ export class HttpChannel extends AsyncChat<socket.Socket> {
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1); // a response's last piece must not wait for an ACK
     this.setTerminator('\r\n\r\n');
     this.maxIncomingBuffer = MAX_HEAD;
+    this.idle = this.callLater(server.idleTimeout, this.close); // close() cancels it
   }
 
   /** No more requests are read once the connection is on its way out (only dropped while lingering). */
@@ -296,7 +291,7 @@ export class HttpChannel extends AsyncChat<socket.Socket> {
   }
 
   override handleRead(): void {
-    this.lastActivity = Date.now();
+    this.idle.reset();
     if (!this.lingering) {
       super.handleRead();
       return;
@@ -309,7 +304,7 @@ export class HttpChannel extends AsyncChat<socket.Socket> {
   }
 
   override handleWrite(): void {
-    this.lastActivity = Date.now();
+    this.idle.reset();
     super.handleWrite();
   }
 
@@ -502,7 +497,8 @@ export class HttpChannel extends AsyncChat<socket.Socket> {
       try {
         this.socket.shutdown(socket.SHUT_WR);
         this.lingering = true;
-        this.lastActivity = Date.now();
+        this.idle.cancel();
+        this.idle = this.callLater(LINGER, this.close);
       } catch {
         this.close();
       }
@@ -534,11 +530,7 @@ function main(): number {
   const backend: Backend = chooseBackend(args.backend);
   const server = new HttpServer([args.host, args.port], { root: String(args.values.root), quiet: args.values.quiet === true, idleTimeout });
   process.stdout.write(`listening on http://${hostPort(args.host, server.address[1])}/\n`);
-  // One pass at a time, so idle connections can be swept in between.
-  while (socketMap.size > 0) {
-    loop({ timeout: 1, count: 1, backend });
-    server.sweep();
-  }
+  loop({ timeout: 30, backend }); // the idle timers end a pass's wait when one is due
   return 0;
 }
 

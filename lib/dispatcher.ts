@@ -25,6 +25,7 @@ import {
 import { OSError, describeValue } from './errors';
 import { binding } from './native';
 import type { FileWrapper } from './file';
+import { channelTimer, type TimerHandle, type TimerOptions } from './timers';
 
 const E = osConstants.errno;
 
@@ -264,6 +265,8 @@ export class Dispatcher<S extends Socket | FileWrapper | null = Socket | FileWra
   _map: SocketMap;
   /** A stable per-object number, shown in `toString()` as Python shows `id()`. Not in asyncore. */
   readonly objectId: number = nextId++;
+  /** Its pending timers (`callLater`/`callEvery`), cancelled by `close()`; null until it makes one. Not in asyncore. @internal */
+  _timers: Set<TimerHandle> | null = null;
 
   /**
    * Wrap `sock` (made non-blocking, registered in the map, marked connected)
@@ -511,6 +514,7 @@ export class Dispatcher<S extends Socket | FileWrapper | null = Socket | FileWra
     this.connected = false;
     this.accepting = false;
     this.connecting = false;
+    if (this._timers !== null) for (const timer of this._timers) timer.cancel(); // its callLater/callEvery timers (not in asyncore)
     this.delChannel();
     if (this.socket !== null) {
       try {
@@ -519,6 +523,36 @@ export class Dispatcher<S extends Socket | FileWrapper | null = Socket | FileWra
         if (!(err instanceof OSError) || (err.errno !== E.ENOTCONN && err.errno !== E.EBADF)) throw err;
       }
     }
+  }
+
+  // ---- timers (not in asyncore) -----------------------------------------------------------
+
+  /**
+   * Call `fn(...args)` once, `seconds` from now, with `this` set to this
+   * channel, from the loop serving its map (`_map`, the one given to the
+   * constructor). What `fn` throws goes to `handleError` (or to the
+   * `errback` of the options form `{ seconds, errback }`); ExitNow propagates.
+   * `close()` cancels it. pyftpdlib: `AsyncChat.call_later`.
+   *
+   * @example
+   * override handleConnect() { this.idle = this.callLater(30, this.close); }
+   * override handleRead() { this.idle.reset(); … }
+   */
+  callLater<A extends unknown[]>(seconds: number | TimerOptions, fn: (this: this, ...args: A) => unknown, ...args: A): TimerHandle {
+    return channelTimer(this, (this._timers ??= new Set()), false, seconds, fn, args);
+  }
+
+  /**
+   * Call `fn(...args)` every `seconds`, with `this` set to this channel; as
+   * {@link Dispatcher.callLater}, and as the module's `callEvery` for the
+   * grid. If `fn` throws, `handleError` gets the error (by default it
+   * closes the channel, which stops the timer). `close()` cancels it.
+   *
+   * @example
+   * this.callEvery(10, () => this.send('ping\r\n'));
+   */
+  callEvery<A extends unknown[]>(seconds: number | TimerOptions, fn: (this: this, ...args: A) => unknown, ...args: A): TimerHandle {
+    return channelTimer(this, (this._timers ??= new Set()), true, seconds, fn, args);
   }
 
   // ---- logging -----------------------------------------------------------------------

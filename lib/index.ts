@@ -57,3 +57,17 @@ export { AsyncChat, SimpleProducer, findPrefixAtEnd, BufferOverflowError, NotImp
 export { loopAsync, wakeLoop, type LoopAsyncOptions } from './loop-async';
 export { releaseBackend } from './loop';
 export { getNofileLimit, setNofileLimit } from './limits';
+export {
+  callLater,
+  callEvery,
+  timersFor,
+  Timers,
+  TimerHandle,
+  FakeClock,
+  monotonicClock,
+  type Clock,
+  type Errback,
+  type TimerOptions,
+  type MapTimerOptions,
+  type TimersOptions,
+} from './timers';

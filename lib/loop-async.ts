@@ -39,6 +39,7 @@ import { backendOf, checkOptionKeys, epollFdOf as keptEpollFdOf, LOOP_OPTION_KEY
 import { BEST_BACKEND, hasEpollBackend, pollerFactory, type Backend, type Poller } from './backends';
 import { epollFdIfOpen } from './backends/epoll';
 import { grownCapacity } from './scratch';
+import { msToNextTimer, timersFor, type Timers } from './timers';
 
 /** Options of {@link loopAsync}: those of `loop()` and an AbortSignal. */
 export interface LoopAsyncOptions extends LoopOptions {
@@ -194,6 +195,8 @@ class Run {
   private readonly poller: Poller;
   private readonly mode: WaitMode;
   private readonly waiter: AsyncWaitHandle;
+  /** The map's timers (lib/timers.ts): run after each pass; the next deadline ends a pass's wait. */
+  private readonly timers: Timers;
   private count: number;
   /** When the current pass's timeout ends (performance.now() ms), or NaN between passes. */
   private deadline = NaN;
@@ -214,6 +217,7 @@ class Run {
     this.steps = PASS_STEPS[backend];
     this.mode = waitMode;
     this.count = count === null || count === undefined ? Infinity : count;
+    this.timers = timersFor(map);
     this.poller = runPoller(backend, this.mode);
     try {
       this.waiter = binding.asyncWaitCreate(this.mode === 'uv' ? 'uv' : 'thread');
@@ -237,20 +241,21 @@ class Run {
   /** Called by the native waiter before Node's event loop blocks (`why`: what ended the last block). */
   private readonly turn = (why: number): void => {
     try {
-      if (this.inPass && (why === TURN_TIMED_OUT || performance.now() >= this.deadline)) this.endPass();
+      if (this.inPass && (why === TURN_TIMED_OUT || performance.now() >= this.passEnd())) this.endPass();
       // A pass that found nothing to watch is a sleep, as asyncore's (item 14): it is asked
       // again before its timeout only when a channel joined or left the map.
-      if (this.inPass && this.sleepingSize === this.map.size) return this.block(this.deadline - performance.now(), 0);
+      if (this.inPass && this.sleepingSize === this.map.size) return this.block(this.passEnd() - performance.now(), 0);
       const stretchEnd = performance.now() + yieldEveryMs;
       while (!this.done) {
-        if (this.map.size === 0 || this.count <= 0) return this.settle();
+        // with only timers left the pass asks nobody and sleeps until the next one (as loop())
+        if ((this.map.size === 0 && this.timers.pending === 0) || this.count <= 0) return this.settle();
         const watching = this.steps.ask(this.map, this.poller);
         if (!this.inPass) this.startPass(watching);
         const n = watching > 0 ? this.poller.wait(0) : 0;
         if (n > 0) {
           this.steps.deliver(this.map, this.poller, n);
         } else {
-          const left = this.deadline - performance.now();
+          const left = this.passEnd() - performance.now();
           if (left > 0) return this.block(left, watching);
         }
         this.endPass();
@@ -273,15 +278,27 @@ class Run {
     this.sleepingSize = watching === 0 ? this.map.size : -1;
   }
 
+  /**
+   * When the current pass stops waiting: its timeout, or the map's next timer
+   * if that comes first. Asked at every turn, so a timer scheduled from
+   * outside the loop (a Node timer, an HTTP handler) counts at once.
+   */
+  private passEnd(): number {
+    const toTimer = msToNextTimer(this.timers);
+    return toTimer === Infinity ? this.deadline : Math.min(this.deadline, performance.now() + toTimer);
+  }
+
+  /** A pass ends: then the map's due timers run, as after each of loop()'s passes. */
   private endPass(): void {
     this.deadline = NaN;
     this.sleepingSize = -1;
     this.count--;
+    this.timers.runDue();
   }
 
   /** Let Node's event loop block up to `ms` (Infinity: no limit) or until the pass's interest is ready. */
   private block(ms: number, watching: number): void {
-    const t = ms === Infinity ? -1 : Math.ceil(ms);
+    const t = ms === Infinity ? -1 : Math.max(0, Math.ceil(ms)); // never -1 (no limit) for a deadline just passed
     const p = this.poller;
     if (watching > 0 && p instanceof Watched && p.watcher instanceof InterestList) {
       const list = p.watcher;
@@ -325,10 +342,12 @@ export function wakeLoop(map: SocketMap = socketMap): void {
  * Run the same passes as {@link loop}, waiting for readiness without
  * blocking Node's event loop: timers, promises, other I/O and signal
  * handlers run between passes, and whatever they change in the channels'
- * state is seen before Node next waits. Resolves when the map is empty or
- * `count` passes are done; rejects with whatever a pass throws (`ExitNow`
- * included) and with `signal.reason` when the signal aborts (at once if it
- * already has), leaving the map as it was. One loopAsync per map at a time.
+ * state is seen before Node next waits. Runs the map's due `callLater` /
+ * `callEvery` timers after each pass, as loop() does. Resolves when the map
+ * is empty (and none of its timers is pending) or `count` passes are done;
+ * rejects with whatever a pass throws (`ExitNow` included) and with
+ * `signal.reason` when the signal aborts (at once if it already has),
+ * leaving the map as it was. One loopAsync per map at a time.
  *
  * The backend is the platform's best (epoll on Linux) unless `backend` or
  * `usePoll` says otherwise. An unknown option is a TypeError.

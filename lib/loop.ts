@@ -18,6 +18,7 @@ import { DISCONNECTED, mustReraise, socketMap, type Dispatcher, type SocketMap }
 import { pollerFactory, type Backend, type Poller } from './backends';
 import { epollFdIfOpen } from './backends/epoll';
 import { grownCapacity } from './scratch';
+import { passTimeout, timersFor, type Timers } from './timers';
 
 export type { Backend } from './backends';
 
@@ -341,7 +342,7 @@ export interface LoopOptions {
   backend?: Backend | undefined;
   /** The map to serve; default {@link socketMap}. */
   map?: SocketMap | null | undefined;
-  /** Number of passes, or null/absent for "until the map is empty". */
+  /** Number of passes, or null/absent for "until the map is empty and no timer of it is pending" (lib/timers.ts). */
   count?: number | null | undefined;
 }
 
@@ -367,7 +368,9 @@ function loopOptions(args: unknown[]): LoopOptions {
 }
 
 /** Each backend's pass. */
-const PASSES: Record<Backend, (timeout: number | null, map: SocketMap) => void> = { select: poll, poll: poll2, epoll: epollPass };
+type Pass = (timeout: number | null, map: SocketMap) => void;
+
+const PASSES: Record<Backend, Pass> = { select: poll, poll: poll2, epoll: epollPass };
 
 /**
  * One pass over each backend cut in its steps, for `loopAsync()`, which
@@ -400,6 +403,12 @@ export function backendOf(options: LoopOptions, dflt: Backend): Backend {
  * Run passes until the map is empty, or `count` times (asyncore's `loop`).
  * Blocks the thread, as asyncore's does; see `loopAsync` for a loop that
  * lets Node's event loop run. Stop it from a handler by throwing {@link ExitNow}.
+ *
+ * Not in asyncore: after each pass it runs the map's due timers
+ * (`callLater`/`callEvery`, lib/timers.ts), each pass waits no longer than
+ * the next deadline, and without `count` it also goes on while timers are
+ * pending (sleeping until the next one when the map has no channel). With
+ * no timer pending, every pass and wait is asyncore's.
  * asyncore: `loop(timeout=30.0, use_poll=False, map=None, count=None)`.
  *
  * @example
@@ -412,20 +421,40 @@ export function loop(...args: unknown[]): void {
   const options = loopOptions(args);
   const map = options.map ?? socketMap;
   const timeout = options.timeout === undefined ? 30 : options.timeout;
-  const pass = PASSES[backendOf(options, 'select')];
+  const backend = backendOf(options, 'select');
+  const pass = PASSES[backend];
+  const timers = timersFor(map);
+  const negativeWaitsForever = backend !== 'select';
   try {
     if (options.count === null || options.count === undefined) {
-      while (map.size > 0) pass(timeout, map);
+      while (map.size > 0 || timers.pending > 0) timedPass(pass, timeout, map, timers, negativeWaitsForever);
     } else {
       let count = options.count;
-      while (map.size > 0 && count > 0) {
-        pass(timeout, map);
+      while ((map.size > 0 || timers.pending > 0) && count > 0) {
+        timedPass(pass, timeout, map, timers, negativeWaitsForever);
         count--;
       }
     }
   } finally {
     if (map.size === 0) releaseBackend(map); // no epoll fd outlives the channels it served
   }
+}
+
+/**
+ * One pass of `loop()`, then the map's timers that are due. With no timer
+ * pending the pass is asyncore's, with its own timeout; otherwise its wait
+ * ends at the next deadline at the latest, and a map with no channel left
+ * sleeps until then (lib/timers.ts).
+ */
+function timedPass(pass: Pass, timeout: number | null, map: SocketMap, timers: Timers, negativeWaitsForever: boolean): void {
+  if (timers.pending === 0) {
+    pass(timeout, map);
+  } else {
+    const wait = passTimeout(timeout, timers, negativeWaitsForever);
+    if (map.size > 0) pass(wait, map);
+    else sleep(wait);
+  }
+  timers.runDue();
 }
 
 /**

@@ -508,3 +508,118 @@ describe('examples/chat_server as a server', () => {
     }
   });
 });
+
+// ---- idle timeouts (callLater timers reset by activity), over real sockets -------------------------
+
+/** Open a connection and resolve with the seconds until the server closes it (bounded). */
+function secondsUntilClosed(port: number, onConnect: (sock: net.Socket) => void = () => {}, limitMs = 20000): Promise<{ seconds: number; data: string }> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let data = '';
+    let t0 = 0n;
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`not closed within ${limitMs} ms; got ${JSON.stringify(data.slice(0, 300))}`));
+    }, limitMs);
+    const done = (): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, data });
+    };
+    sock.on('connect', () => {
+      t0 = process.hrtime.bigint();
+      onConnect(sock);
+    });
+    sock.on('data', (d: Buffer) => (data += d.toString('latin1')));
+    sock.on('end', done);
+    sock.on('error', done);
+  });
+}
+
+describe.each(['select', 'epoll'])('examples/http_server --idle-timeout (--backend %s)', (backend) => {
+  let server: Server | undefined;
+
+  beforeAll(async () => {
+    server = await startServer(HTTP_SERVER, ['--root', site, '--port=0', `--backend=${backend}`, '--idle-timeout', '0.5', '--quiet'], LISTENING);
+  }, 60000);
+
+  afterAll(async () => {
+    await stopServer(server);
+  }, 20000);
+
+  test('a connection that sends nothing is closed after the idle timeout, not before', async () => {
+    const r = await secondsUntilClosed(server!.port);
+    expect(r.seconds).toBeGreaterThanOrEqual(0.45);
+    expect(r.seconds).toBeLessThan(10);
+    expect(r.data).toBe('');
+  });
+
+  test('a kept-alive connection in use stays open past the timeout, and closes once idle', async () => {
+    const answers: number[] = [];
+    const r = await secondsUntilClosed(server!.port, (sock) => {
+      let sent = 0;
+      const ask = (): void => {
+        sock.write('GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n');
+        sent++;
+      };
+      ask();
+      const every = setInterval(() => {
+        if (sent >= 6) return clearInterval(every);
+        ask();
+      }, 200);
+      sock.on('data', (d: Buffer) => {
+        for (const m of d.toString('latin1').matchAll(/HTTP\/1\.1 (\d{3}) /g)) answers.push(Number(m[1]));
+      });
+      sock.on('close', () => clearInterval(every));
+    });
+    expect(answers).toEqual([200, 200, 200, 200, 200, 200]); // six requests over ~1 s on one connection
+    expect(r.seconds).toBeGreaterThanOrEqual(1.0 + 0.45);
+    expect(r.seconds).toBeLessThan(15);
+    expect(server!.stderr()).toBe('');
+  });
+});
+
+describe('examples/chat_server --idle-timeout', () => {
+  let server: Server | undefined;
+
+  beforeAll(async () => {
+    server = await startServer(CHAT_SERVER, ['--port', '0', '--backend', 'poll', '--idle-timeout', '0.6'], /listening on 127\.0\.0\.1:(\d+)/);
+  }, 60000);
+
+  afterAll(async () => {
+    await stopServer(server);
+  }, 20000);
+
+  test('a silent client is told and dropped; one that keeps talking stays', async () => {
+    const quiet = new LineClient(server!.port);
+    const busy = new LineClient(server!.port);
+    let talking: NodeJS.Timeout | undefined;
+    try {
+      await busy.until(busy.has(WELCOME), 'the welcome (busy)');
+      busy.send('nick busy\n');
+      await busy.until(busy.has('* busy joined'), 'busy joined');
+      const t0 = process.hrtime.bigint();
+      await quiet.until(quiet.has(WELCOME), 'the welcome (quiet)');
+      let n = 0;
+      talking = setInterval(() => busy.send(`line ${++n}\n`), 150);
+      await quiet.until(() => quiet.closed, 'the quiet client dropped');
+      const took = Number(process.hrtime.bigint() - t0) / 1e9;
+      expect(quiet.lines[quiet.lines.length - 1]).toBe('* idle for 0.6 s, bye');
+      expect(took).toBeLessThan(10);
+      // busy talked all along and is still there, past the 0.6 s
+      await new Promise((r) => setTimeout(r, 700));
+      expect(busy.closed).toBe(false);
+      expect(busy.lines).toContain('busy: line 3');
+      clearInterval(talking);
+      talking = undefined;
+      // now silent, it is dropped too
+      await busy.until(() => busy.closed, 'the busy client dropped once silent');
+      expect(busy.lines[busy.lines.length - 1]).toBe('* idle for 0.6 s, bye');
+    } finally {
+      if (talking !== undefined) clearInterval(talking);
+      quiet.destroy();
+      busy.destroy();
+    }
+    expect(server!.stderr()).toBe('');
+  });
+});

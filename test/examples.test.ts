@@ -6,6 +6,8 @@
 import { execFile, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import './helpers/native';
+import { socket } from '../lib';
 
 interface Runner {
   ensureCompiled(options?: { quiet?: boolean; allowTypeErrors?: boolean }): void;
@@ -136,6 +138,47 @@ describe('examples', () => {
     expect(results[1].body).toBe(LOREM.length);
     expect(run.lines).toContain('HttpServer: handleClose()');
     expect(run.lines.indexOf('root: LOOP DONE')).toBeGreaterThan(run.lines.indexOf('root: LOOP STARTING'));
+  });
+
+  test('http_client: a server that never answers the connect is given up on after --connect-timeout', async () => {
+    // A listener with backlog 0 that never accepts: once a few connections fill its queue, the
+    // kernel drops further SYNs and a connect hangs (loopback). Built with the library's raw sockets.
+    const listener = new socket.Socket(socket.AF_INET, socket.SOCK_STREAM);
+    const fillers: socket.Socket[] = [];
+    try {
+      listener.bind(['127.0.0.1', 0]);
+      listener.listen(0);
+      const port = (listener.getsockname() as [string, number])[1];
+      for (let i = 0; i < 3; i++) {
+        const f = new socket.Socket();
+        f.setblocking(false);
+        f.connectEx(['127.0.0.1', port]);
+        fillers.push(f);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const url = `http://127.0.0.1:${port}/`;
+      const t0 = Date.now();
+      const run = await runExample('http_client', ['--connect-timeout=0.5', url]);
+      const took = Date.now() - t0;
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe('');
+      expect(run.lines).toContain(`${url} got 0 bytes (connect timed out after 0.5 s)`);
+      expect(run.lines).toContain(`${url}: no connection after 0.5 s: giving up`);
+      expect(run.lines).not.toContain(`${url}: handleConnect()`);
+      expect(took).toBeGreaterThanOrEqual(500);
+      expect(took).toBeLessThan(RUN_TIMEOUT_MS);
+    } finally {
+      for (const f of fillers) f.close();
+      listener.close();
+    }
+  });
+
+  test('http_client: a connect timer does not outlive its client (the run ends with the downloads)', async () => {
+    const t0 = Date.now();
+    const run = await runExample('http_client', ['--connect-timeout=30']);
+    expectCleanExit(run);
+    expect(Date.now() - t0).toBeLessThan(15000); // a pending 30 s timer would keep loop() running
+    expect(run.lines.filter((l) => /^http:\/\/\S+ got \d+ bytes \(status 200, /.test(l))).toHaveLength(2);
   });
 
   test('loop_count: one pass per loop() call, numbered, until the map is empty', async () => {
