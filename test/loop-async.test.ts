@@ -180,7 +180,7 @@ describe.each(backends)('loopAsync, %s backend', (backend) => {
     const late = ms(t0) - 50;
     ac.abort();
     await expect(looping).rejects.toMatchObject({ name: 'AbortError' });
-    expect(A.n).toBeGreaterThan(100); // it was busy all along
+    expect(A.n).toBeGreaterThan(10); // it was busy all along (a loaded machine still makes dozens of round trips in 50 ms)
     expect(late).toBeLessThan(1000); // without its turns to the event loop the timer would never fire
   });
 });
