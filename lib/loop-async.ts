@@ -242,8 +242,9 @@ class Run {
   private readonly turn = (why: number): void => {
     try {
       if (this.inPass && (why === TURN_TIMED_OUT || performance.now() >= this.passEnd())) this.endPass();
-      // A pass that found nothing to watch is a sleep, as asyncore's (item 14): it is asked
-      // again before its timeout only when a channel joined or left the map.
+      // A pass that found nothing to watch is a sleep, as asyncore's (item 14 of
+      // docs/asyncore-behaviour.md): it is asked again before its timeout only
+      // when a channel joined or left the map.
       if (this.inPass && this.sleepingSize === this.map.size) return this.block(this.passEnd() - performance.now(), 0);
       const stretchEnd = performance.now() + yieldEveryMs;
       while (!this.done) {

@@ -10,6 +10,9 @@
  * in lib/backends/backend.ts. A map keeps its pollers between passes (their
  * arrays, and for epoll the kernel set) until it is empty at the end of
  * `loop()`, `closeAll()` or `releaseBackend()`.
+ *
+ * "item N" is the numbered list in
+ * [docs/asyncore-behaviour.md](../docs/asyncore-behaviour.md).
  */
 import { constants as osConstants } from 'node:os';
 import { OSError } from './errors';
