@@ -132,4 +132,49 @@ function peerPair() {
   return [a, b];
 }
 
-module.exports = { ...lib, lib, PASSES, r, T, exc, st, settle, run, tmpPath, Boom, Rec, tcpServer, peerPair };
+/** An AsyncChat that traces collect/found/close/error (see difftrace.py's Chat). */
+class Chat extends lib.AsyncChat {
+  constructor(name, sock = null, map = null, terminator = '\n') {
+    super(sock, map);
+    this.name = name;
+    this.hooks = {};
+    if (terminator !== 'unset') this.setTerminator(terminator);
+  }
+  hook(event) {
+    const f = this.hooks[event];
+    delete this.hooks[event];
+    if (f) f(this);
+  }
+  collectIncomingData(data) {
+    T(this.name, 'collect', data);
+    this.hook('collect');
+  }
+  foundTerminator() {
+    T(this.name, 'found', this.getTerminator());
+    this.hook('found');
+  }
+  handleClose() {
+    T(this.name, 'handle_close', st(this));
+    this.close();
+  }
+  handleError(err) {
+    T(this.name, 'handle_error', exc(err), st(this));
+    this.close();
+  }
+}
+
+/** Send each chunk from the raw peer, with a pass after each. */
+function feed(peer, chunks, map, usePoll) {
+  for (const c of chunks) {
+    try {
+      peer.send(c);
+    } catch (e) {
+      if (!(e instanceof lib.OSError)) throw e;
+      T('peer send:', exc(e));
+      return;
+    }
+    run(map, usePoll, 1);
+  }
+}
+
+module.exports = { ...lib, Chat, feed, lib, PASSES, r, T, exc, st, settle, run, tmpPath, Boom, Rec, tcpServer, peerPair };

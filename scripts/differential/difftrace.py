@@ -122,3 +122,47 @@ def peer_pair():
     a, b = socket.socketpair()
     b.setblocking(False)
     return a, b
+
+
+class Chat(asynchat.async_chat):
+    """An async_chat that traces collect/found/close/error; hooks[event] runs once
+    (event 'collect' or 'found') to change state from inside the callback."""
+
+    def __init__(self, name, sock=None, map=None, terminator=b'\n'):
+        self.name = name
+        self.hooks = {}
+        asynchat.async_chat.__init__(self, sock, map)
+        if terminator != 'unset':
+            self.set_terminator(terminator)
+
+    def _hook(self, event):
+        f = self.hooks.pop(event, None)
+        if f:
+            f(self)
+
+    def collect_incoming_data(self, data):
+        T(self.name, 'collect', data)
+        self._hook('collect')
+
+    def found_terminator(self):
+        T(self.name, 'found', self.get_terminator())
+        self._hook('found')
+
+    def handle_close(self):
+        T(self.name, 'handle_close', st(self))
+        self.close()
+
+    def handle_error(self):
+        T(self.name, 'handle_error', exc(sys.exc_info()[1]), st(self))
+        self.close()
+
+
+def feed(peer, chunks, map, use_poll):
+    """Send each chunk from the raw peer, with a pass after each."""
+    for c in chunks:
+        try:
+            peer.send(c)
+        except OSError as e:
+            T('peer send:', exc(e))
+            return
+        run(map, use_poll, 1)
