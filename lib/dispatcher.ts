@@ -213,6 +213,17 @@ function pyRepr(v: unknown): string {
   return String(v);
 }
 
+/**
+ * Python's `str()` for what a log line may be handed: a string as it is,
+ * bytes as their repr, null/undefined as `None`, booleans as `True`/`False`
+ * (item 55); anything else through `String()`.
+ */
+function pyStr(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (v === null || v === undefined || typeof v === 'boolean' || ArrayBuffer.isView(v)) return pyRepr(v);
+  return String(v);
+}
+
 /** `'%s:%d' % addr` where that works, else `repr(addr)` (item 33). */
 function formatAddr(addr: unknown): string {
   if (Array.isArray(addr) && addr.length === 2 && typeof addr[1] === 'number') {
@@ -624,7 +635,7 @@ export class Dispatcher<S extends Socket | FileWrapper | null = Socket | FileWra
 
   /** Write `log: <message>` to stderr (item 55). asyncore: `dispatcher.log(message)`. */
   log(message: unknown): void {
-    process.stderr.write(`log: ${String(message)}\n`);
+    process.stderr.write(`log: ${pyStr(message)}\n`);
   }
 
   /**
@@ -635,8 +646,8 @@ export class Dispatcher<S extends Socket | FileWrapper | null = Socket | FileWra
    * this.logInfo('client went away', 'warning'); // dropped unless 'warning' is removed from ignoreLogTypes
    */
   logInfo(message: unknown, type = 'info'): void {
-    if (!this.ignoreLogTypes.has(type)) process.stdout.write(`${type}: ${String(message)}\n`);
-    else if (debug.enabled) debug('%s: %s', type, String(message)); // NODE_DEBUG=asyncore
+    if (!this.ignoreLogTypes.has(type)) process.stdout.write(`${type}: ${pyStr(message)}\n`);
+    else if (debug.enabled) debug('%s: %s', type, pyStr(message)); // NODE_DEBUG=asyncore
   }
 
   // ---- events, as the loop delivers them --------------------------------------------------
@@ -707,7 +718,7 @@ export class Dispatcher<S extends Socket | FileWrapper | null = Socket | FileWra
     try {
       self = this.toString();
     } catch {
-      self = `<toString() failed for object at 0x${this.objectId.toString(16)}>`;
+      self = `<toString() failed for object at ${this.objectId.toString(16)}>`; // Python: `%0x`, no 0x
     }
     this.logInfo(`uncaptured exception, closing channel ${self} (${type}:${value} ${info})`, 'error');
     this.handleClose();

@@ -262,4 +262,16 @@ describe("Python's repr() in toString() and the debug log", () => {
     expect(lines(out.stdout)).toEqual([`info: sending b"it's\\x00\\xff"`, "info: sending b'plain'"]);
     expect(b.recv(20).length).toBe(11);
   });
+
+  test("log lines take Python's str() of what they are given: bytes as repr, None, True", () => {
+    const d = new Dispatcher(null, map);
+    const out = captureOutput(() => {
+      d.logInfo(null, 'EGGS');
+      d.logInfo(Buffer.from("it's"));
+      d.logInfo(42);
+      d.log(true);
+    });
+    expect(lines(out.stdout)).toEqual(['EGGS: None', `info: b"it's"`, 'info: 42']);
+    expect(lines(out.stderr)).toEqual(['log: True']);
+  });
 });

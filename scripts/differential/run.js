@@ -44,7 +44,7 @@ function normalise(text) {
     .map((line) =>
       line
         .replace(/<(?:\w+\.)*(\w+)((?: [^<>]*?)?) at 0x[0-9a-f]+>/g, (_, cls, rest) => `<${CLASS_NAMES[cls] ?? cls}${rest} at 0xID>`)
-        .replace(/<__repr__\(self\) failed for object at [0-9a-f]+>|<toString\(\) failed for object at 0x[0-9a-f]+>/g, '<repr failed at 0xID>')
+        .replace(/<(?:__repr__\(self\)|toString\(\)) failed for object at [0-9a-f]+>/g, "<repr failed for object at ID>")
         .replace(/\b((?:\d{1,3}\.){3}\d{1,3}):[1-9]\d*/g, '$1:PORT')
         .replace(/('(?:(?:\d{1,3}\.){3}\d{1,3}|::1|::ffff:[\d.]+)', )[1-9]\d*/g, '$1PORT')
         .replace(/uncaptured python exception/, 'uncaptured exception')
