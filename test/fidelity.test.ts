@@ -86,23 +86,23 @@ describe('DispatcherWithSend.send() queues before it sends (asyncore.py:528-532)
 });
 
 class Chat extends AsyncChat {
-  log: unknown[][] = [];
+  events: unknown[][] = [];
   onCollect: ((c: Chat) => void) | null = null;
   onFound: ((c: Chat) => void) | null = null;
   override collectIncomingData(data: Buffer): void {
-    this.log.push(['collect', data.toString('latin1')]);
+    this.events.push(['collect', data.toString('latin1')]);
     const f = this.onCollect;
     this.onCollect = null; // once, as the CPython run did
     f?.(this);
   }
   override foundTerminator(): void {
-    this.log.push(['found', termText(this.terminator)]);
+    this.events.push(['found', termText(this.terminator)]);
     const f = this.onFound;
     this.onFound = null;
     f?.(this);
   }
   override handleError(err: unknown): void {
-    this.log.push(['error', (err as Error).name, (err as Error).message]);
+    this.events.push(['error', (err as Error).name, (err as Error).message]);
   }
 }
 
@@ -150,61 +150,61 @@ describe('AsyncChat.handleRead() reads the buffer and terminator afresh after ea
     try {
       c.handleRead();
     } catch (err) {
-      c.log.push(['raised', (err as Error).name, (err as Error).message]);
+      c.events.push(['raised', (err as Error).name, (err as Error).message]);
     }
-    c.log.push(['end', c.acInBuffer.toString('latin1'), termText(c.terminator)]);
+    c.events.push(['end', c.acInBuffer.toString('latin1'), termText(c.terminator)]);
     return c;
   }
 
   // The expected logs are what CPython 3.11.7 printed for the same feeds.
   test('discardBuffers() in collectIncomingData() before a found terminator: the rest is not parsed', () => {
     const c = feed('\n', 'ab\ncd\nef\n', (x) => (x.onCollect = (y) => y.discardBuffers()));
-    expect(c.log).toEqual([['collect', 'ab'], ['found', '\n'], ['end', '', '\n']]);
+    expect(c.events).toEqual([['collect', 'ab'], ['found', '\n'], ['end', '', '\n']]);
   });
 
   test('discardBuffers() in collectIncomingData() before a partial terminator: nothing is kept', () => {
     const c = feed('\r\n', 'abc\r', (x) => (x.onCollect = (y) => y.discardBuffers()));
-    expect(c.log).toEqual([['collect', 'abc'], ['end', '', '\r\n']]);
+    expect(c.events).toEqual([['collect', 'abc'], ['end', '', '\r\n']]);
   });
 
   test('discardBuffers() in collectIncomingData() with a count: the rest is not parsed', () => {
     const c = feed(3, 'abcdefgh', (x) => (x.onCollect = (y) => y.discardBuffers()));
-    expect(c.log).toEqual([['collect', 'abc'], ['found', 0], ['end', '', 0]]);
+    expect(c.events).toEqual([['collect', 'abc'], ['found', 0], ['end', '', 0]]);
   });
 
   test('discardBuffers() in foundTerminator(): the rest is not parsed', () => {
     const c = feed('\n', 'ab\ncd\nef\n', (x) => (x.onFound = (y) => y.discardBuffers()));
-    expect(c.log).toEqual([['collect', 'ab'], ['found', '\n'], ['end', '', '\n']]);
+    expect(c.events).toEqual([['collect', 'ab'], ['found', '\n'], ['end', '', '\n']]);
   });
 
   test('setTerminator() in collectIncomingData(): the cut uses the old terminator, the next pass the new one', () => {
     const c = feed('\n', 'ab\ncd;ef\n', (x) => (x.onCollect = (y) => y.setTerminator(';;;')));
-    expect(c.log).toEqual([['collect', 'ab'], ['found', ';;;'], ['collect', 'cd;ef\n'], ['end', '', ';;;']]);
+    expect(c.events).toEqual([['collect', 'ab'], ['found', ';;;'], ['collect', 'cd;ef\n'], ['end', '', ';;;']]);
   });
 
   test('setTerminator() in foundTerminator(): the next record uses the new one', () => {
     const c = feed('\n', 'ab\ncd;ef\n', (x) => (x.onFound = (y) => y.setTerminator(';')));
-    expect(c.log).toEqual([['collect', 'ab'], ['found', '\n'], ['collect', 'cd'], ['found', ';'], ['collect', 'ef\n'], ['end', '', ';']]);
+    expect(c.events).toEqual([['collect', 'ab'], ['found', '\n'], ['collect', 'cd'], ['found', ';'], ['collect', 'ef\n'], ['end', '', ';']]);
   });
 
   test('count -> bytes in collectIncomingData(): TypeError, as Python', () => {
     const c = feed(10, 'abc', (x) => (x.onCollect = (y) => y.setTerminator('\n')));
-    expect(c.log).toEqual([['collect', 'abc'], ['raised', 'TypeError', "unsupported operand type(s) for -: 'bytes' and 'int'"], ['end', '', '\n']]);
+    expect(c.events).toEqual([['collect', 'abc'], ['raised', 'TypeError', "unsupported operand type(s) for -: 'bytes' and 'int'"], ['end', '', '\n']]);
   });
 
   test('count -> null in collectIncomingData(): TypeError, as Python', () => {
     const c = feed(10, 'abc', (x) => (x.onCollect = (y) => y.setTerminator(null)));
-    expect(c.log).toEqual([['collect', 'abc'], ['raised', 'TypeError', "unsupported operand type(s) for -: 'NoneType' and 'int'"], ['end', '', null]]);
+    expect(c.events).toEqual([['collect', 'abc'], ['raised', 'TypeError', "unsupported operand type(s) for -: 'NoneType' and 'int'"], ['end', '', null]]);
   });
 
   test('count -> count in collectIncomingData(): the new count less what was collected', () => {
     const c = feed(10, 'abc', (x) => (x.onCollect = (y) => y.setTerminator(5)));
-    expect(c.log).toEqual([['collect', 'abc'], ['end', '', 2]]);
+    expect(c.events).toEqual([['collect', 'abc'], ['end', '', 2]]);
   });
 
   test('count -> bytes in foundTerminator(): the rest is split at the new terminator', () => {
     const c = feed(2, 'abcd\nef', (x) => (x.onFound = (y) => y.setTerminator('\n')));
-    expect(c.log).toEqual([['collect', 'ab'], ['found', 0], ['collect', 'cd'], ['found', '\n'], ['collect', 'ef'], ['end', '', '\n']]);
+    expect(c.events).toEqual([['collect', 'ab'], ['found', 0], ['collect', 'cd'], ['found', '\n'], ['collect', 'ef'], ['end', '', '\n']]);
   });
 
   test('the TypeError reaches handleError() when the loop delivers the read', () => {
@@ -214,7 +214,7 @@ describe('AsyncChat.handleRead() reads the buffer and terminator afresh after ea
     c.onCollect = (y) => y.setTerminator('\n');
     b.send('abc');
     read(c);
-    expect(c.log).toEqual([['collect', 'abc'], ['error', 'TypeError', "unsupported operand type(s) for -: 'bytes' and 'int'"]]);
+    expect(c.events).toEqual([['collect', 'abc'], ['error', 'TypeError', "unsupported operand type(s) for -: 'bytes' and 'int'"]]);
   });
 });
 
