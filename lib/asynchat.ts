@@ -103,6 +103,25 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
+/** Python's type name of a terminator value, for the TypeError of `countDown`. */
+function pyTypeName(v: unknown): string {
+  if (v === null || v === undefined) return 'NoneType';
+  if (typeof v === 'string') return 'str';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float';
+  if (ArrayBuffer.isView(v)) return 'bytes';
+  return describe(v);
+}
+
+/**
+ * asynchat's `self.terminator - lb` after `collect_incoming_data()` took the
+ * bytes: a handler that switched to a byte or null terminator there makes
+ * Python raise TypeError (into `handle_error`), and so does this.
+ */
+function countDown(terminator: unknown, lb: number): number {
+  if (typeof terminator !== 'number') throw new TypeError(`unsupported operand type(s) for -: '${pyTypeName(terminator)}' and 'int'`);
+  return terminator - lb;
+}
+
 function isProducer(x: unknown): x is Producer {
   return x !== null && typeof x === 'object' && typeof (x as { more?: unknown }).more === 'function';
 }
@@ -334,27 +353,29 @@ export class AsyncChat<S extends Socket | FileWrapper | null = Socket | FileWrap
     else if (data.length > 0) this.acInBuffer = Buffer.concat([this.acInBuffer, data]);
 
     // Several records may have arrived in one recv(): loop until the buffer is used up.
-    // The buffer and the terminator are read afresh each time: the handlers may change either.
+    // As in asynchat, acInBuffer and the terminator are read afresh after every call into
+    // user code (getTerminator, collectIncomingData, foundTerminator, handleError): a
+    // handler may change either (setTerminator, discardBuffers), and what happens next
+    // follows the change (item 77).
     while (this.acInBuffer.length > 0) {
-      const buf = this.acInBuffer;
-      const lb = buf.length;
+      const lb = this.acInBuffer.length;
       const terminator = this.getTerminator();
       if (terminator === null || terminator === 0 || (typeof terminator !== 'number' && terminator.length === 0)) {
         // no terminator (null, 0 or empty): collect it all
         this.recordLength = 0;
-        this.collectIncomingData(buf);
+        this.collectIncomingData(this.acInBuffer);
         this.acInBuffer = EMPTY;
       } else if (typeof terminator === 'number') {
         // numeric terminator: count down, and leave it at 0 once it fires (item 75)
         const n = terminator;
         this.recordLength = 0;
         if (lb < n) {
-          this.collectIncomingData(buf);
+          this.collectIncomingData(this.acInBuffer);
           this.acInBuffer = EMPTY;
-          this.terminator = (this.terminator as number) - lb;
+          this.terminator = countDown(this.terminator, lb);
         } else {
-          this.collectIncomingData(buf.subarray(0, n));
-          this.acInBuffer = buf.subarray(n);
+          this.collectIncomingData(this.acInBuffer.subarray(0, n));
+          this.acInBuffer = this.acInBuffer.subarray(n);
           this.terminator = 0;
           this.foundTerminator();
         }
@@ -363,14 +384,16 @@ export class AsyncChat<S extends Socket | FileWrapper | null = Socket | FileWrap
         // the buffer ends with a prefix of it (collect up to the prefix, keep the prefix
         // and wait for more); or neither (collect it all).
         const term = typeof terminator === 'string' ? Buffer.from(terminator, 'utf8') : terminator;
+        const tl = term.length;
+        const buf = this.acInBuffer;
         const index = buf.indexOf(term);
         if (this.discarding) {
           // the rest of an oversized record: drop it, keeping at most a partial terminator
           if (index === -1) {
-            this.acInBuffer = buf.subarray(lb - findPrefixAtEnd(buf, term));
+            this.acInBuffer = buf.subarray(buf.length - findPrefixAtEnd(buf, term));
             break;
           }
-          this.acInBuffer = buf.subarray(index + term.length);
+          this.acInBuffer = buf.subarray(index + tl);
           this.discarding = false;
           continue;
         }
@@ -381,29 +404,30 @@ export class AsyncChat<S extends Socket | FileWrapper | null = Socket | FileWrap
           }
           // don't report an empty record: found_terminator() alone marks it (item 76)
           if (index > 0) this.collectIncomingData(buf.subarray(0, index));
-          this.acInBuffer = buf.subarray(index + term.length);
+          this.acInBuffer = this.acInBuffer.subarray(index + tl);
           this.recordLength = 0;
           this.foundTerminator();
         } else {
           const prefix = findPrefixAtEnd(buf, term);
           if (prefix) {
             if (prefix !== lb) {
-              if (this.overflows(lb - prefix)) {
+              if (this.overflows(buf.length - prefix)) {
                 if (this.discardAfterClose()) return;
                 continue;
               }
-              this.collectIncomingData(buf.subarray(0, lb - prefix));
-              this.recordLength += lb - prefix;
-              this.acInBuffer = buf.subarray(lb - prefix);
+              this.collectIncomingData(buf.subarray(0, buf.length - prefix));
+              this.recordLength += buf.length - prefix;
+              const now = this.acInBuffer; // Python's ac_in_buffer[-index:]
+              this.acInBuffer = now.subarray(Math.max(now.length - prefix, 0));
             }
             break;
           }
-          if (this.overflows(lb)) {
+          if (this.overflows(buf.length)) {
             if (this.discardAfterClose()) return;
             continue;
           }
           this.collectIncomingData(buf);
-          this.recordLength += lb;
+          this.recordLength += buf.length;
           this.acInBuffer = EMPTY;
         }
       }
@@ -459,7 +483,10 @@ export class AsyncChat<S extends Socket | FileWrapper | null = Socket | FileWrap
     if (buf === null) throw new TypeError(`data argument must be byte-ish (${describe(data)})`);
     const sabs = this.acOutBufferSize;
     if (buf.length > sabs) {
-      for (let i = 0; i < buf.length; i += sabs) this.producerFifo.push(buf.subarray(i, i + sabs));
+      // Python's range(0, len, sabs): a step of 0 raises, a negative one queues nothing
+      if (sabs === 0) throw new RangeError('push(): acOutBufferSize must not be zero');
+      if (!Number.isInteger(sabs)) throw new TypeError(`push(): acOutBufferSize must be an integer, got ${sabs}`);
+      for (let i = 0; i < buf.length && sabs > 0; i += sabs) this.producerFifo.push(buf.subarray(i, i + sabs));
     } else {
       this.producerFifo.push(buf);
     }

@@ -143,17 +143,93 @@ function countIgnoredWrite(d: Dispatcher): void {
   run.since = now;
 }
 
-/** Python's `repr()` for the values an address can hold. */
+/** Python's quote choice: `'` unless the text holds `'` and no `"` (both repr rules share it). */
+function pickQuote(hasSingle: boolean, hasDouble: boolean): string {
+  return hasSingle && !hasDouble ? '"' : "'";
+}
+
+/** `\xhh`, `\uhhhh` or `\Uhhhhhhhh`: the shortest escape Python writes for a code point. */
+function hexEscape(cp: number): string {
+  if (cp <= 0xff) return `\\x${cp.toString(16).padStart(2, '0')}`;
+  if (cp <= 0xffff) return `\\u${cp.toString(16).padStart(4, '0')}`;
+  return `\\U${cp.toString(16).padStart(8, '0')}`;
+}
+
+/** Python's `str.isprintable()` is false for one code point beyond ASCII: categories C* (lone surrogates too) and Z*. */
+const NOT_PRINTABLE = /^[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]$/u;
+
+/**
+ * Python's `repr()` of a str: `'` quotes, or `"` when the text holds `'` and
+ * no `"`; backslash, the quote, tab, newline and CR escaped; other control
+ * characters and unprintable code points (Python's `str.isprintable()`) as
+ * `\x`/`\u`/`\U` escapes; printable non-ASCII kept as it is (item 33).
+ * @internal
+ */
+export function reprStr(text: string): string {
+  const quote = pickQuote(text.includes("'"), text.includes('"'));
+  let out = quote;
+  for (const ch of text) {
+    const cp = ch.codePointAt(0) as number;
+    if (ch === quote || ch === '\\') out += `\\${ch}`;
+    else if (ch === '\t') out += '\\t';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (cp < 0x20 || cp === 0x7f) out += hexEscape(cp);
+    else if (cp < 0x7f) out += ch;
+    else out += NOT_PRINTABLE.test(ch) ? hexEscape(cp) : ch;
+  }
+  return out + quote;
+}
+
+/**
+ * Python's `repr()` of bytes: `b'…'`, with the quote chosen as for a str;
+ * backslash, the quote, tab, newline and CR escaped; every other byte below
+ * 0x20 or from 0x7f up as `\xhh` (item 60). @internal
+ */
+export function reprBytes(data: BytesLike): string {
+  const v = toBytes(data);
+  const b = Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  const quote = pickQuote(b.includes(0x27), b.includes(0x22));
+  const q = quote.charCodeAt(0);
+  let out = `b${quote}`;
+  for (const c of b) {
+    if (c === q || c === 0x5c) out += `\\${String.fromCharCode(c)}`;
+    else if (c === 0x09) out += '\\t';
+    else if (c === 0x0a) out += '\\n';
+    else if (c === 0x0d) out += '\\r';
+    else if (c < 0x20 || c >= 0x7f) out += hexEscape(c);
+    else out += String.fromCharCode(c);
+  }
+  return out + quote;
+}
+
+/** Python's `repr()` for the values an address can hold: str, bytes, numbers, tuples (arrays), None. */
 function pyRepr(v: unknown): string {
-  if (typeof v === 'string') return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  if (typeof v === 'string') return reprStr(v);
   if (Array.isArray(v)) return `(${v.map(pyRepr).join(', ')}${v.length === 1 ? ',' : ''})`;
-  if (Buffer.isBuffer(v)) return `b'${v.toString('latin1')}'`;
+  if (ArrayBuffer.isView(v)) return reprBytes(v);
+  if (v === null || v === undefined) return 'None';
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  return String(v);
+}
+
+/**
+ * Python's `str()` for what a log line may be handed: a string as it is,
+ * bytes as their repr, null/undefined as `None`, booleans as `True`/`False`
+ * (item 55); anything else through `String()`.
+ */
+function pyStr(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (v === null || v === undefined || typeof v === 'boolean' || ArrayBuffer.isView(v)) return pyRepr(v);
   return String(v);
 }
 
 /** `'%s:%d' % addr` where that works, else `repr(addr)` (item 33). */
 function formatAddr(addr: unknown): string {
-  if (Array.isArray(addr) && addr.length === 2 && typeof addr[1] === 'number') return `${addr[0]}:${Math.trunc(addr[1])}`;
+  if (Array.isArray(addr) && addr.length === 2 && typeof addr[1] === 'number') {
+    const host: unknown = addr[0];
+    return `${typeof host === 'string' ? host : pyRepr(host)}:${Math.trunc(addr[1])}`; // %s is str(), which is repr() for bytes
+  }
   return pyRepr(addr);
 }
 
@@ -559,7 +635,7 @@ export class Dispatcher<S extends Socket | FileWrapper | null = Socket | FileWra
 
   /** Write `log: <message>` to stderr (item 55). asyncore: `dispatcher.log(message)`. */
   log(message: unknown): void {
-    process.stderr.write(`log: ${String(message)}\n`);
+    process.stderr.write(`log: ${pyStr(message)}\n`);
   }
 
   /**
@@ -570,8 +646,8 @@ export class Dispatcher<S extends Socket | FileWrapper | null = Socket | FileWra
    * this.logInfo('client went away', 'warning'); // dropped unless 'warning' is removed from ignoreLogTypes
    */
   logInfo(message: unknown, type = 'info'): void {
-    if (!this.ignoreLogTypes.has(type)) process.stdout.write(`${type}: ${String(message)}\n`);
-    else if (debug.enabled) debug('%s: %s', type, String(message)); // NODE_DEBUG=asyncore
+    if (!this.ignoreLogTypes.has(type)) process.stdout.write(`${type}: ${pyStr(message)}\n`);
+    else if (debug.enabled) debug('%s: %s', type, pyStr(message)); // NODE_DEBUG=asyncore
   }
 
   // ---- events, as the loop delivers them --------------------------------------------------
@@ -642,7 +718,7 @@ export class Dispatcher<S extends Socket | FileWrapper | null = Socket | FileWra
     try {
       self = this.toString();
     } catch {
-      self = `<toString() failed for object at 0x${this.objectId.toString(16)}>`;
+      self = `<toString() failed for object at ${this.objectId.toString(16)}>`; // Python: `%0x`, no 0x
     }
     this.logInfo(`uncaptured exception, closing channel ${self} (${type}:${value} ${info})`, 'error');
     this.handleClose();
@@ -737,13 +813,6 @@ function isSocketLike(sock: unknown): boolean {
   return typeof s.fileno === 'function' && typeof s.setblocking === 'function' && typeof s.getpeername === 'function';
 }
 
-/** Python's `repr()` of bytes, for debug lines. @internal */
-export function reprBytes(data: BytesLike): string {
-  if (typeof data === 'string') return pyRepr(data);
-  const b = toBytes(data);
-  return pyRepr(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
-
 /**
  * A dispatcher with an output buffer: `send()` queues and flushes, and the
  * channel is writable while anything is queued. asyncore: `dispatcher_with_send`.
@@ -781,15 +850,23 @@ export class DispatcherWithSend<S extends Socket | FileWrapper | null = Socket |
    * bytes queued (asyncore returns None). asyncore: `dispatcher_with_send.send(data)`.
    */
   override send(data: BytesLike): number {
-    if (this.debug) this.logInfo(`sending ${reprBytes(data)}`);
     const bytes = toBytes(data);
     const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (this.debug) this.logInfo(`sending ${reprBytes(buf)}`);
     if (this.outBuffer.length === 0 && this.initiateSend === DispatcherWithSend.prototype.initiateSend) {
-      // Same single send as initiateSend() would make, without first copying into outBuffer;
+      // initiateSend() without the concat: the caller's buffer is queued as it is, so that a
+      // handleClose() run from inside the send sees it queued, as asyncore's would. Afterwards
       // only the part the kernel did not take is copied (the caller may reuse its buffer).
       // Taken only when initiateSend() is not overridden: asyncore's send() always calls it.
+      this.outBuffer = buf;
       const num = Dispatcher.prototype.send.call(this, buf.length <= 65536 ? buf : buf.subarray(0, 65536));
-      this.outBuffer = num === buf.length ? EMPTY : Buffer.from(buf.subarray(num));
+      if (this.outBuffer === buf) {
+        this.outBuffer = num === buf.length ? EMPTY : Buffer.from(buf.subarray(num));
+      } else {
+        // a handler replaced it: keep what it left, less what was sent, as initiateSend() does
+        const rest = this.outBuffer.subarray(num);
+        this.outBuffer = rest.buffer === buf.buffer ? Buffer.from(rest) : rest;
+      }
     } else {
       this.outBuffer = Buffer.concat([this.outBuffer, buf]);
       this.initiateSend();

@@ -242,7 +242,7 @@ describe('DispatcherTests', () => {
     const d = new BadRepr(null, map);
     const { stdout } = captureOutput(() => d.handleError(new RangeError('x')));
     expect(lines(stdout)).toHaveLength(1);
-    expect(stdout).toContain(`<toString() failed for object at 0x${d.objectId.toString(16)}>`);
+    expect(stdout).toContain(`<toString() failed for object at ${d.objectId.toString(16)}>`); // Python: %0x, no 0x
     expect(stdout).toContain('RangeError:x');
   });
 });
