@@ -177,11 +177,12 @@ static int32_t* ArgSelectFds(const Napi::CallbackInfo& info, size_t i, size_t n)
   size_t length = 0;
   void* data = nullptr;
   if (raw == nullptr || napi_get_typedarray_info(info.Env(), raw, &type, &length, &data, nullptr, nullptr) != napi_ok ||
-      type != napi_float64_array)
-    return ArgInt32Array(info, i, "fds", n);
+      (type != napi_float64_array && type != napi_int32_array))
+    return ArgInt32Array(info, i, "fds", n);  // throws its TypeError
   if (length < n)
     ThrowRange(info.Env(), "fds holds " + std::to_string(length) + " elements, fewer than the " + std::to_string(n) +
                                " needed");
+  if (type == napi_int32_array) return n == 0 ? nullptr : static_cast<int32_t*>(data);  // the pass: one look, as before
   const double* in = static_cast<const double*>(data);
   std::vector<int32_t>& out = GetBinding(info.Env())->selectFds;
   if (out.size() < n) out.resize(n);
