@@ -133,6 +133,19 @@ export class GaiError extends OSError {
 
 binding.init(OSError, GaiError);
 
+/**
+ * The one way a native result that carries `-errno` instead of throwing
+ * becomes an error (the rule is stated in native/binding.h; today only
+ * `epollCtl`, whose EEXIST/ENOENT/EBADF/EPERM steer the epoll backend's
+ * recovery). `rc` is returned when it is not negative; a negative `rc` is
+ * thrown as the addon's own `OSError(-rc, syscall)` (native/errors.cc).
+ * @internal
+ */
+export function throwIfErrno(rc: number, syscall: string): number {
+  if (rc < 0) throw binding.errnoException(-rc, syscall);
+  return rc;
+}
+
 /** True for an OSError whose errno is `errno`. */
 export function isErrno(err: unknown, errno: number): err is OSError {
   return err instanceof OSError && err.errno === errno;

@@ -183,7 +183,13 @@ export function deliverPoll(map: SocketMap, p: Poller, n: number): void {
   }
 }
 
-/** select()'s timeout: seconds, kept as given (a fraction of a ms included); null waits forever. In ms for the poller. @internal */
+/**
+ * The select pass's timeout for the poller: seconds as given, in ms (a
+ * fraction kept); null waits forever. select.select's own rule (rounded up to
+ * the microsecond, CPython's select_select_impl) is applied by the addon
+ * (native/readiness.cc, "timeouts"). The checks here are the pass's for
+ * loopAsync(), whose select steps never hand the timeout to select(). @internal
+ */
 export function selectTimeoutMs(timeout: number | null): number {
   if (timeout === null || timeout === undefined) return -1;
   if (typeof timeout !== 'number' || Number.isNaN(timeout)) throw new TypeError(`timeout must be a number, got ${String(timeout)}`);
@@ -191,7 +197,12 @@ export function selectTimeoutMs(timeout: number | null): number {
   return timeout === Infinity ? -1 : timeout * 1000;
 }
 
-/** asyncore's conversion of a poll2 timeout: seconds to whole milliseconds, truncated; null or negative waits forever (item 18). @internal */
+/**
+ * asyncore's conversion of a poll2 timeout (asyncore.poll2: `int(timeout*1000)`):
+ * seconds to whole milliseconds, truncated; null or negative waits forever
+ * (item 18). The other timeout rules (select.select, poll.poll, epoll.poll)
+ * are named once, in native/readiness.cc. @internal
+ */
 export function pollTimeoutMs(timeout: number | null): number {
   if (timeout === null || timeout === undefined) return -1;
   if (typeof timeout !== 'number' || Number.isNaN(timeout)) throw new TypeError(`timeout must be a number of seconds or null, got ${String(timeout)}`);

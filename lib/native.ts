@@ -63,11 +63,13 @@ export interface NativeBinding {
   ifIndextoname: Fn<[ifindex: number], string>;
   ifNameindex: Fn<[], Array<[number, string]>>;
 
-  selectInto: Fn<[fds: Int32Array, masks: Int32Array, n: number, timeoutSeconds: number | null], number>;
+  selectInto: Fn<[fds: Int32Array | Float64Array, masks: Int32Array, n: number, timeoutSeconds: number | null], number>;
   pollInto: Fn<[fds: Int32Array, events: Int32Array, revents: Int32Array, n: number, timeoutMs: number | null], number>;
   epollCreate?: Fn<[], number>;
+  /** 0, or -errno (not thrown: see native/binding.h; lib/ throws through throwIfErrno()). */
   epollCtl?: Fn<[epfd: number, op: number, fd: number, events: number, tag?: number], number>;
   epollWait?: Fn<[epfd: number, fds: Int32Array, events: Int32Array, maxevents: number, timeoutMs: number | null, tags?: Int32Array], number>;
+  epollWaitSeconds?: Fn<[epfd: number, fds: Int32Array, events: Int32Array, maxevents: number, timeoutSeconds: number | null, tags?: Int32Array], number>;
 
   asyncWaitCreate: Fn<[mode: 'uv' | 'thread'], AsyncWaitHandle>;
   asyncWaitActivate: Fn<[handle: AsyncWaitHandle, onTurn: (why: number) => void], void>;

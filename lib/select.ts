@@ -6,7 +6,7 @@
  */
 import { constants as osConstants } from 'node:os';
 import { binding } from './native';
-import { OSError } from './errors';
+import { OSError, throwIfErrno } from './errors';
 import { IntArrays } from './scratch';
 
 const c = binding.constants;
@@ -67,32 +67,29 @@ export type FileLike = number | {
   fileno(): number
 };
 
+/**
+ * The number a file-like names. Only its type is checked here (Python's
+ * PyObject_AsFileDescriptor); whether the number is a usable fd is the
+ * addon's question, asked once, in the call it is given to.
+ */
 function fdOf(f: FileLike): number {
   if (typeof f === 'number') return f;
-  if (f !== null && typeof f === 'object' && typeof (f as { fileno?: unknown }).fileno === 'function') return f.fileno();
+  if (f !== null && typeof f === 'object' && typeof (f as { fileno?: unknown }).fileno === 'function') {
+    const fd: unknown = f.fileno();
+    if (typeof fd !== 'number') throw new TypeError(`fileno() returned a non-integer: ${String(fd)}`);
+    return fd;
+  }
   throw new TypeError('argument must be an int, or have a fileno() method');
-}
-
-/**
- * An fd for select(), checked before it goes into an Int32Array, which would
- * silently turn 1.5 into 1, '4' into 4, NaN into 0 and 2**32 + 4 into 4 — a
- * different fd than the caller named. Out-of-range integers that do fit in
- * an int32 are left to the addon, whose RangeError names FD_SETSIZE.
- */
-function selectFd(f: FileLike): number {
-  const fd = fdOf(f);
-  if (typeof fd !== 'number' || !Number.isInteger(fd)) throw new TypeError(`select(): file descriptor must be an integer, got ${String(fd)}`);
-  if (fd < -0x80000000 || fd > 0x7fffffff)
-    throw new RangeError(
-      `filedescriptor out of range in select(): fd ${fd} is not below FD_SETSIZE (${FD_SETSIZE}); use poll or epoll for fds this high (select.poll(), select.epoll(), or loop({ backend: 'poll' | 'epoll' }))`,
-    );
-  return fd;
 }
 
 const SEL_R = 1;
 const SEL_W = 2;
 const SEL_X = 4;
-const selectScratch = new IntArrays();
+// The fds go to the addon as a Float64Array, which keeps every number as the
+// caller gave it (an Int32Array would turn 1.5 into 1 and 2**32 + 4 into 4
+// before the addon could refuse them); the addon checks each one.
+let selectFds = new Float64Array(64);
+let selectMasks = new Int32Array(64);
 
 /**
  * `select.select(r, w, x, timeout)`: which fds are ready. `timeout` in seconds
@@ -112,7 +109,7 @@ export function select<T extends FileLike>(r: T[], w: T[], x: T[], timeout: numb
   const masks: number[] = [];
   const add = (list: T[], bit: number): void => {
     for (const f of list) {
-      const fd = selectFd(f);
+      const fd = fdOf(f);
       let i = slot.get(fd);
       if (i === undefined) {
         i = fds.length;
@@ -126,14 +123,15 @@ export function select<T extends FileLike>(r: T[], w: T[], x: T[], timeout: numb
   add(r, SEL_R);
   add(w, SEL_W);
   add(x, SEL_X);
-  const s = selectScratch;
-  s.ensure(fds.length);
-  for (let i = 0; i < fds.length; i++) {
-    s.a[i] = fds[i];
-    s.b[i] = masks[i];
+  if (selectFds.length < fds.length) {
+    selectFds = new Float64Array(fds.length);
+    selectMasks = new Int32Array(fds.length);
   }
-  binding.selectInto(s.a, s.b, fds.length, timeout);
-  const pick = (list: T[], bit: number): T[] => list.filter((f) => (s.b[slot.get(fdOf(f))!] & bit) !== 0);
+  const out = selectMasks;
+  selectFds.set(fds);
+  out.set(masks);
+  binding.selectInto(selectFds, out, fds.length, timeout); // fds and timeout checked there, by select.select's rules
+  const pick = (list: T[], bit: number): T[] => list.filter((f) => (out[slot.get(fdOf(f))!] & bit) !== 0);
   return [pick(r, SEL_R), pick(w, SEL_W), pick(x, SEL_X)];
 }
 
@@ -173,7 +171,6 @@ export class Poll {
    * for (const [fd, revents] of poller.poll(1000)) if (revents & select.POLLIN) console.log(fd, 'readable');
    */
   poll(timeout: number | null = null): Array<[number, number]> {
-    if (timeout !== null && timeout !== undefined && typeof timeout !== 'number') throw new TypeError('timeout must be a number or null');
     const n = this.masks.size;
     const a = this.arrays;
     a.ensure(n);
@@ -183,9 +180,7 @@ export class Poll {
       a.b[i] = mask;
       i++;
     }
-    // A fraction of a millisecond rounds up, as CPython's (never a busy poll(0)).
-    const ms = timeout === null || timeout === undefined ? -1 : timeout > 0 ? Math.ceil(timeout) : timeout;
-    const ready = binding.pollInto(a.a, a.b, a.c, n, ms);
+    const ready = binding.pollInto(a.a, a.b, a.c, n, timeout); // checked and rounded there, by poll.poll's rule
     const out: Array<[number, number]> = [];
     for (let j = 0; j < n && out.length < ready; j++) if (a.c[j] !== 0) out.push([a.a[j], a.c[j]]);
     return out;
@@ -237,8 +232,7 @@ export class Epoll {
 
   private ctl(op: number, fd: FileLike, mask: number, name: string): void {
     const n = fdOf(fd);
-    const err = binding.epollCtl!(this.fileno(), op, n, mask);
-    if (err !== 0) throw new OSError(err, name);
+    throwIfErrno(binding.epollCtl!(this.fileno(), op, n, mask), name);
   }
 
   /** Watch `fd` (default EPOLLIN|EPOLLPRI|EPOLLOUT); OSError EEXIST if it already is. Python: `epoll.register(fd, eventmask)`. */
@@ -264,17 +258,15 @@ export class Epoll {
    * const events = ep.poll(1.5); // seconds, unlike Poll.poll()
    */
   poll(timeout: number | null = null, maxevents = -1): Array<[number, number]> {
-    if (timeout !== null && timeout !== undefined && typeof timeout !== 'number') throw new TypeError('timeout must be a number or null');
     const asked = maxevents === -1 || maxevents === undefined ? FD_SETSIZE - 1 : maxevents;
     if (!Number.isInteger(asked) || asked < 1) throw new RangeError(`maxevents must be greater than 0, got ${maxevents}`);
     // epoll_wait() may return fewer events than asked; the rest stay queued
     // in the kernel for the next call. Capping the count keeps the result
     // arrays small (maxevents = 1e9 must not allocate 12 GB).
     const max = Math.min(asked, EPOLL_MAX_EVENTS_PER_CALL);
-    const ms = timeout === null || timeout === undefined || timeout < 0 ? -1 : Math.ceil(timeout * 1000);
     const a = this.arrays;
     a.ensure(max);
-    const n = binding.epollWait!(this.fileno(), a.a, a.b, max, ms);
+    const n = binding.epollWaitSeconds!(this.fileno(), a.a, a.b, max, timeout); // checked and converted there, by epoll.poll's rule
     const out: Array<[number, number]> = new Array(n);
     for (let i = 0; i < n; i++) out[i] = [a.a[i], a.b[i] >>> 0];
     return out;

@@ -349,8 +349,10 @@ Waiter* ArgWaiter(const Napi::CallbackInfo& info) {
   return w;
 }
 
-bool StartThread(Napi::Env env, Waiter* w) {
-  if (pipe(w->wake) != 0) return false;
+// 0, or -errno (the wake pipe could not be made, or the threadsafe function).
+int StartThread(Napi::Env env, Waiter* w) {
+  int rc = static_cast<int>(Sys(pipe(w->wake)));
+  if (rc < 0) return rc;
   for (int fd : w->wake) {
     fcntl(fd, F_SETFD, FD_CLOEXEC);
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -363,14 +365,13 @@ bool StartThread(Napi::Env env, Waiter* w) {
     close(w->wake[0]);
     close(w->wake[1]);
     w->wake[0] = w->wake[1] = -1;
-    errno = EAGAIN;
-    return false;
+    return -EAGAIN;
   }
   // The thread never keeps the process alive: an active waiter's prepare handle does.
   napi_unref_threadsafe_function(env, w->tsfn);
   w->openHandles++;  // the threadsafe function
   w->thread = std::thread(ThreadMain, w);
-  return true;
+  return 0;
 }
 
 // asyncWaitCreate('uv' | 'thread') -> handle
@@ -385,10 +386,10 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   w->env = env;
   w->loop = loop;
   w->mode = mode == "uv" ? Mode::kUv : Mode::kThread;
-  if (w->mode == Mode::kThread && !StartThread(env, w)) {
-    int err = errno;
-    delete w;
-    ThrowErrno(env, err, "pipe");
+  if (w->mode == Mode::kThread) {
+    int rc = StartThread(env, w);
+    if (rc < 0) delete w;
+    Check(env, rc, "pipe");
   }
   uv_prepare_init(loop, &w->prepare);
   uv_idle_init(loop, &w->idle);
@@ -447,17 +448,14 @@ Napi::Value Block(const Napi::CallbackInfo& info) {
     if (w->poll == nullptr) {
       auto* p = new PollHandle();
       int rc = uv_poll_init(w->loop, &p->handle, fd);
-      if (rc != 0) {
-        delete p;
-        ThrowErrno(env, -rc, "uv_poll_init");
-      }
+      if (rc < 0) delete p;
+      Check(env, rc, "uv_poll_init");
       p->waiter = w;
       p->fd = fd;
       w->poll = p;
       w->openHandles++;
     }
-    int rc = uv_poll_start(&w->poll->handle, UV_READABLE, OnPoll);
-    if (rc != 0) ThrowErrno(env, -rc, "uv_poll_start");
+    Check(env, uv_poll_start(&w->poll->handle, UV_READABLE, OnPoll), "uv_poll_start");
   } else if (w->mode == Mode::kThread && fd != -1) {
     int32_t one = fd, readable = POLLIN;
     StartJob(w, &one, &readable, 1);

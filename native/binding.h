@@ -32,6 +32,7 @@ struct Binding {
   size_t recvBufLen = 0;
   int64_t recvBufGen = 0;               // which recvBuffer() call made it
   std::vector<pollfd> pollfds;          // reused by pollInto(), grown by doubling
+  std::vector<int32_t> selectFds;       // selectInto()'s checked copy of a Float64Array of fds
 #if defined(__linux__)
   std::vector<epoll_event> epollEvents; // reused by epollWait()
 #endif
@@ -47,6 +48,16 @@ Binding* GetBinding(Napi::Env env);
 // positive errno); the entry point passes that through Check(), which throws
 // `new OSError(errno, syscall)` for a negative value. Argument errors are
 // TypeError/RangeError (args.cc); resolver errors are GaiError (EAI_* codes).
+// libuv's own calls (uv_poll_init, …) already return -errno and go straight
+// to Check().
+//
+// The one exception is a result that is an answer rather than a failure on a
+// hot path: such an entry point returns the -errno value itself (never a
+// positive errno), and lib/ makes the failures among them into an error with
+// throwIfErrno() (lib/errors.ts), which builds it here (errnoException).
+// Today that is epollCtl only: the epoll backend steers its recovery by
+// EEXIST, ENOENT, EBADF and EPERM, once per registration, without a throw.
+// connect_ex's positive errno is Python's contract, not this seam's.
 [[noreturn]] void ThrowErrno(Napi::Env env, int err, const char* syscall);
 [[noreturn]] void ThrowGaiError(Napi::Env env, int gaiErr, const char* syscall, const char* host);
 [[noreturn]] void ThrowType(Napi::Env env, const std::string& msg);

@@ -62,15 +62,41 @@ static bool EnvStopping(Napi::Env env) {
 // Bits of the per-fd mask given to selectInto().
 enum { kSelRead = 1, kSelWrite = 2, kSelExcept = 4 };
 
+// ---- timeouts: each conversion rule, named once --------------------------------
+//
+// Every wait below takes its timeout in the unit of the Python call it ports
+// and converts it by the rule CPython 3.11 applies there. These three
+// functions are the only place the rules live, and the only place a timeout
+// is validated; lib/ hands the caller's value through untouched.
+//
+//   select.select(timeout)   seconds, kept to the microsecond and rounded up
+//                            (select_select_impl: _PyTime_FromSecondsObject and
+//                            _PyTime_AsTimeval_clamp with _PyTime_ROUND_TIMEOUT);
+//                            negative refused (ValueError there, RangeError here)
+//                            -> SelectTimeout()
+//   poll.poll(timeout)       milliseconds, a fraction rounded up, so 0.4 ms
+//                            never becomes a busy poll(0) (select_poll_poll_impl:
+//                            _PyTime_FromMillisecondsObject + _PyTime_AsMilliseconds,
+//                            _PyTime_ROUND_TIMEOUT); negative waits forever
+//                            -> PollTimeoutMs()      (pollInto, epollWait)
+//   epoll.poll(timeout)      seconds, to milliseconds rounded up
+//                            (select_epoll_poll_impl: _PyTime_FromSecondsObject,
+//                            then _PyTime_AsMilliseconds with _PyTime_ROUND_CEILING);
+//                            negative waits forever
+//                            -> EpollTimeoutMs()     (epollWaitSeconds)
+//
+// The fourth rule of the library is asyncore's, not select's: poll2() hands
+// poll.poll() `int(timeout * 1000)`, truncated (asyncore.poll2); it is made in
+// lib/loop.ts (pollTimeoutMs), which then calls pollInto/epollWait by rule 2.
+// null, undefined and +Infinity wait forever everywhere.
+
 // select()'s longest finite timeout, in seconds (about 31,700 years): the
 // deadline is kept in int64 milliseconds, and a double beyond that range
 // must never be converted to an integer (undefined behaviour).
 static const double kMaxSelectTimeout = 1e12;
 
-// A timeout in seconds: negative is refused (as Python's select does); null,
-// undefined or +Infinity is "forever" (returned as a negative value); a
-// finite timeout too large to keep is a RangeError (Python: OverflowError).
-static double TimeoutSeconds(const Napi::CallbackInfo& info, size_t i) {
+// select.select's rule: seconds (negative: RangeError; forever: returned as -1).
+static double SelectTimeout(const Napi::CallbackInfo& info, size_t i) {
   if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return -1;
   double t = ArgNumber(info, i, "timeout");
   if (t < 0) ThrowRange(info.Env(), "timeout must be non-negative");
@@ -79,29 +105,104 @@ static double TimeoutSeconds(const Napi::CallbackInfo& info, size_t i) {
   return t;
 }
 
+// A select() step of `seconds` as a timeval, rounded up to the microsecond
+// (the last part of select.select's rule).
+static timeval SelectTimeval(double seconds) {
+  timeval tv;
+  double whole = std::floor(seconds);
+  double us = std::ceil((seconds - whole) * 1e6);
+  tv.tv_sec = static_cast<time_t>(whole);
+  tv.tv_usec = static_cast<suseconds_t>(us);
+  if (tv.tv_usec >= 1000000) {
+    tv.tv_sec += 1;
+    tv.tv_usec -= 1000000;
+  }
+  return tv;
+}
+
+// A wait in whole milliseconds, rounded up; -1 waits forever.
+static int CeilMs(Napi::Env env, double ms) {
+  if (ms < 0 || std::isinf(ms)) return -1;
+  if (ms > INT32_MAX) ThrowRange(env, "timeout is too large");
+  return static_cast<int>(std::ceil(ms));
+}
+
+// poll.poll's rule: milliseconds.
+static int PollTimeoutMs(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return -1;
+  return CeilMs(info.Env(), ArgNumber(info, i, "timeout"));
+}
+
+// epoll.poll's rule: seconds, made nanoseconds rounded up, then milliseconds
+// rounded up (two steps, as CPython: 0.029 s is 29 ms, not 30).
+[[maybe_unused]] static int EpollTimeoutMs(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return -1;
+  double t = ArgNumber(info, i, "timeout");
+  if (t < 0 || std::isinf(t)) return -1;
+  if (t > INT32_MAX / 1000.0) ThrowRange(info.Env(), "timeout is too large");
+  return CeilMs(info.Env(), std::ceil(t * 1e9) / 1e6);
+}
+
+// ---- select -------------------------------------------------------------------
+
 // FD_SET()/FD_ISSET() outside [0, FD_SETSIZE) touch memory outside the
 // fd_set. The fds are validated before the wait, and checked again at each
 // use because an Int32Array on a SharedArrayBuffer can change in between.
-static bool InFdSet(int fd) { return fd >= 0 && fd < FD_SETSIZE; }
+static bool InFdSet(int64_t fd) { return fd >= 0 && fd < FD_SETSIZE; }
 
-// selectInto(fds: Int32Array, masks: Int32Array, n, timeoutSeconds | null) -> ready count
+// The one check of an fd given to select(), the one message for it.
+static int SelectFd(Napi::Env env, double fd) {
+  if (!std::isfinite(fd) || fd != std::trunc(fd)) {
+    std::string got = std::isnan(fd) ? "NaN" : Napi::Number::New(env, fd).ToString().Utf8Value();
+    ThrowType(env, "select(): file descriptor must be an integer, got " + got);
+  }
+  if (fd < 0 || fd >= FD_SETSIZE) {
+    std::string n = Napi::Number::New(env, fd).ToString().Utf8Value();
+    ThrowRange(env, "filedescriptor out of range in select(): fd " + n +
+                        (fd < 0 ? " is negative" : " is not below FD_SETSIZE (" + std::to_string(FD_SETSIZE) + ")") +
+                        "; use poll or epoll for fds this high (select.poll(), select.epoll(), "
+                        "or loop({ backend: 'poll' | 'epoll' }))");
+  }
+  return static_cast<int>(fd);
+}
+
+// selectInto's fds: an Int32Array (the select backend, every pass), or a
+// Float64Array (select.select(), whose fds come from the caller as numbers: an
+// Int32Array would turn 1.5 into 1 and 2**32 + 4 into 4 before anyone could
+// check them). A Float64Array is checked and copied into the binding's
+// scratch, so the rest of the call sees int32s either way.
+static int32_t* ArgSelectFds(const Napi::CallbackInfo& info, size_t i, size_t n) {
+  napi_value raw = i < info.Length() ? static_cast<napi_value>(info[i]) : nullptr;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (raw == nullptr || napi_get_typedarray_info(info.Env(), raw, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      (type != napi_float64_array && type != napi_int32_array))
+    return ArgInt32Array(info, i, "fds", n);  // throws its TypeError
+  if (length < n)
+    ThrowRange(info.Env(), "fds holds " + std::to_string(length) + " elements, fewer than the " + std::to_string(n) +
+                               " needed");
+  if (type == napi_int32_array) return n == 0 ? nullptr : static_cast<int32_t*>(data);  // the pass: one look, as before
+  const double* in = static_cast<const double*>(data);
+  std::vector<int32_t>& out = GetBinding(info.Env())->selectFds;
+  if (out.size() < n) out.resize(n);
+  for (size_t k = 0; k < n; k++) out[k] = SelectFd(info.Env(), in[k]);
+  return out.data();
+}
+
+// selectInto(fds: Int32Array | Float64Array, masks: Int32Array, n, timeoutSeconds | null) -> ready count
 // masks[i] holds kSelRead|kSelWrite|kSelExcept on entry and the ready subset on return.
 static Napi::Value SelectInto(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   size_t n = static_cast<size_t>(ArgInt(info, 2, "n", 0, INT32_MAX));
-  int32_t* fds = ArgInt32Array(info, 0, "fds", n);
+  int32_t* fds = ArgSelectFds(info, 0, n);
   int32_t* masks = ArgInt32Array(info, 1, "masks", n);
-  double timeout = TimeoutSeconds(info, 3);
+  double timeout = SelectTimeout(info, 3);
 
   int maxfd = -1;
   for (size_t i = 0; i < n; i++) {
-    int fd = fds[i];
     // FD_SET past FD_SETSIZE writes outside the fd_set: refuse it up front.
-    if (!InFdSet(fd))
-      ThrowRange(env, "filedescriptor out of range in select(): fd " + std::to_string(fd) +
-                          (fd < 0 ? " is negative" : " is not below FD_SETSIZE (" + std::to_string(FD_SETSIZE) + ")") +
-                          "; use poll or epoll for fds this high (select.poll(), select.epoll(), "
-                          "or loop({ backend: 'poll' | 'epoll' }))");
+    int fd = SelectFd(env, fds[i]);
     if (fd > maxfd) maxfd = fd;
   }
 
@@ -126,12 +227,11 @@ static Napi::Value SelectInto(const Napi::CallbackInfo& info) {
     timeval tv;
     timeval* tvp = nullptr;
     if (step >= 0) {
-      tv.tv_sec = static_cast<time_t>(step);
-      tv.tv_usec = static_cast<suseconds_t>((step - static_cast<double>(tv.tv_sec)) * 1e6);
+      tv = SelectTimeval(step);
       tvp = &tv;
     }
-    rc = select(maxfd + 1, &r, &w, &x, tvp);
-    if (rc > 0 || (rc == 0 && !sliced) || (rc == -1 && errno != EINTR)) break;
+    rc = static_cast<int>(Sys(select(maxfd + 1, &r, &w, &x, tvp)));
+    if (rc > 0 || (rc == 0 && !sliced) || (rc < 0 && rc != -EINTR)) break;
     if (sliced && EnvStopping(env)) {
       rc = 0;
       break;
@@ -141,7 +241,7 @@ static Napi::Value SelectInto(const Napi::CallbackInfo& info) {
       left = ms > 0 ? static_cast<double>(ms) / 1000.0 : 0;
     }
   }
-  if (rc == -1) ThrowErrno(env, errno, "select");
+  Check(env, rc, "select");
   int ready = 0;
   for (size_t i = 0; i < n; i++) {
     int m = 0;
@@ -157,19 +257,9 @@ static Napi::Value SelectInto(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, ready);
 }
 
-// A poll()/epoll timeout in milliseconds: negative (or null) waits forever;
-// a fraction of a millisecond rounds up (as CPython's), so a short positive
-// timeout never turns into a busy poll(0).
-static int TimeoutMs(const Napi::CallbackInfo& info, size_t i) {
-  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return -1;
-  double t = ArgNumber(info, i, "timeout");
-  if (t < 0 || std::isinf(t)) return -1;
-  if (t > INT32_MAX) ThrowRange(info.Env(), "timeout is too large");
-  return static_cast<int>(std::ceil(t));
-}
-
 // Runs `wait(ms)` until it does not fail with EINTR, each retry with the time
 // left; in a worker in slices, ending early when the worker is terminated.
+// The result is the convention's: a count, or -errno.
 template <typename F>
 static int RetryWait(Napi::Env env, int timeoutMs, F wait) {
   const bool slice = InWorker(env);
@@ -177,12 +267,14 @@ static int RetryWait(Napi::Env env, int timeoutMs, F wait) {
   int ms = timeoutMs;
   for (;;) {
     bool sliced = slice && (ms < 0 || ms > kSliceMs);
-    int rc = wait(sliced ? kSliceMs : ms);
-    if (rc > 0 || (rc == 0 && !sliced) || (rc == -1 && errno != EINTR)) return rc;
+    int rc = static_cast<int>(Sys(wait(sliced ? kSliceMs : ms)));
+    if (rc > 0 || (rc == 0 && !sliced) || (rc < 0 && rc != -EINTR)) return rc;
     if (sliced && EnvStopping(env)) return 0;
     if (timeoutMs > 0) ms = RemainingMs(deadline);
   }
 }
+
+// ---- poll and epoll --------------------------------------------------------------
 
 // pollInto(fds: Int32Array, events: Int32Array, revents: Int32Array, n, timeoutMs) -> ready count
 static Napi::Value PollInto(const Napi::CallbackInfo& info) {
@@ -191,7 +283,7 @@ static Napi::Value PollInto(const Napi::CallbackInfo& info) {
   int32_t* fds = ArgInt32Array(info, 0, "fds", n);
   int32_t* events = ArgInt32Array(info, 1, "events", n);
   int32_t* revents = ArgInt32Array(info, 2, "revents", n);
-  int timeoutMs = TimeoutMs(info, 4);
+  int timeoutMs = PollTimeoutMs(info, 4);
 
   std::vector<pollfd>& pfds = GetBinding(env)->pollfds;
   if (pfds.size() < n) {
@@ -207,20 +299,21 @@ static Napi::Value PollInto(const Napi::CallbackInfo& info) {
   }
   pollfd* base = n == 0 ? nullptr : pfds.data();
   int rc = RetryWait(env, timeoutMs, [&](int ms) { return poll(base, static_cast<nfds_t>(n), ms); });
-  if (rc == -1) ThrowErrno(env, errno, "poll");
+  Check(env, rc, "poll");
   for (size_t i = 0; i < n; i++) revents[i] = static_cast<uint16_t>(pfds[i].revents);
   return Napi::Number::New(env, rc);
 }
 
 #if defined(__linux__)
 static Napi::Value EpollCreate(const Napi::CallbackInfo& info) {
-  int fd = epoll_create1(EPOLL_CLOEXEC);
-  if (fd == -1) ThrowErrno(info.Env(), errno, "epoll_create1");
-  return Napi::Number::New(info.Env(), fd);
+  int64_t fd = Check(info.Env(), Sys(epoll_create1(EPOLL_CLOEXEC)), "epoll_create1");
+  return Napi::Number::New(info.Env(), static_cast<double>(fd));
 }
 
-// epollCtl(epfd, op, fd, events[, tag]) -> 0, or the errno (callers decide: EEXIST,
-// ENOENT and EPERM are answers, not failures, for a readiness loop).
+// epollCtl(epfd, op, fd, events[, tag]) -> 0 or -errno: the one entry point
+// that returns its failure instead of throwing it (see binding.h): for the
+// epoll backend EEXIST, ENOENT, EBADF and EPERM are answers that steer its
+// recovery, not failures. lib/ throws the others through throwIfErrno().
 // The event data holds the fd (low 32 bits) and `tag` (high 32 bits, default 0),
 // which epollWait() can hand back: a registration the kernel kept for an fd
 // number that has since been closed and reused carries an old tag.
@@ -233,18 +326,26 @@ static Napi::Value EpollCtl(const Napi::CallbackInfo& info) {
   epoll_event ev;
   ev.events = events;
   ev.data.u64 = (static_cast<uint64_t>(tag) << 32) | static_cast<uint32_t>(fd);
-  int rc = epoll_ctl(epfd, op, fd, &ev);
-  return Napi::Number::New(info.Env(), rc == -1 ? errno : 0);
+  return Napi::Number::New(info.Env(), static_cast<double>(Sys(epoll_ctl(epfd, op, fd, &ev))));
 }
 
 // epollWait(epfd, fds: Int32Array, events: Int32Array, maxevents, timeoutMs[, tags: Int32Array]) -> count
+// epollWaitSeconds(epfd, fds, events, maxevents, timeoutSeconds[, tags]) -> count: the
+// same wait under epoll.poll's timeout rule (select.epoll().poll()); the
+// backend's passes use epollWait, whose milliseconds come from asyncore's poll2.
+// Which rule applies is the function's data.
+using TimeoutRule = int (*)(const Napi::CallbackInfo&, size_t);
+static TimeoutRule kPollRule = PollTimeoutMs;
+static TimeoutRule kEpollRule = EpollTimeoutMs;
+
 static Napi::Value EpollWait(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  TimeoutRule timeoutRule = *static_cast<TimeoutRule*>(info.Data());
   int epfd = ArgFd(info, 0, "epfd");
   size_t maxevents = static_cast<size_t>(ArgInt(info, 3, "maxevents", 1, 1 << 24));
   int32_t* fds = ArgInt32Array(info, 1, "fds", maxevents);
   int32_t* evs = ArgInt32Array(info, 2, "events", maxevents);
-  int timeoutMs = TimeoutMs(info, 4);
+  int timeoutMs = timeoutRule(info, 4);
   bool wantTags = info.Length() > 5 && !info[5].IsUndefined() && !info[5].IsNull();
   int32_t* tags = wantTags ? ArgInt32Array(info, 5, "tags", maxevents) : nullptr;
   std::vector<epoll_event>& buf = GetBinding(env)->epollEvents;
@@ -252,7 +353,7 @@ static Napi::Value EpollWait(const Napi::CallbackInfo& info) {
   int rc = RetryWait(env, timeoutMs, [&](int ms) {
     return epoll_wait(epfd, buf.data(), static_cast<int>(maxevents), ms);
   });
-  if (rc == -1) ThrowErrno(env, errno, "epoll_wait");
+  Check(env, rc, "epoll_wait");
   for (int i = 0; i < rc; i++) {
     fds[i] = static_cast<int32_t>(buf[i].data.u64 & 0xffffffffu);
     evs[i] = static_cast<int32_t>(buf[i].events);
@@ -268,7 +369,10 @@ void InitReadiness(Napi::Env env, Napi::Object exports) {
 #if defined(__linux__)
   exports.Set("epollCreate", Napi::Function::New(env, EpollCreate, "epollCreate"));
   exports.Set("epollCtl", Napi::Function::New(env, EpollCtl, "epollCtl"));
-  exports.Set("epollWait", Napi::Function::New(env, EpollWait, "epollWait"));
+  exports.Set("epollWait",
+              Napi::Function::New(env, EpollWait, "epollWait", &kPollRule));
+  exports.Set("epollWaitSeconds",
+              Napi::Function::New(env, EpollWait, "epollWaitSeconds", &kEpollRule));
 #endif
   exports.Set("FD_SETSIZE", Napi::Number::New(env, FD_SETSIZE));
 }

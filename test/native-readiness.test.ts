@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { constants as osConstants } from 'node:os';
-import { select, socket } from '../lib';
+import { select, socket, OSError } from '../lib';
+import { throwIfErrno } from '../lib/errors';
 import { binding, checkNoFdLeaks, osError, outcome, Owned, thrown } from './helpers/raw';
 
 const E = osConstants.errno;
@@ -84,6 +85,28 @@ describe('select.select', () => {
     for (const bad of [1.5, NaN, '3', null, {}]) {
       expect(outcome(() => select.select([bad as unknown as number], [], [], 0))).toBe('TypeError');
     }
+  });
+
+  test('each fd is checked once, by the addon, with the number the caller gave', () => {
+    // select.select() hands the fds over as a Float64Array: nothing is coerced before the check.
+    expect(thrown(() => select.select([2 ** 40], [], [], 0)).message).toBe(
+      `filedescriptor out of range in select(): fd 1099511627776 is not below FD_SETSIZE (${select.FD_SETSIZE}); use poll or epoll for fds this high (select.poll(), select.epoll(), or loop({ backend: 'poll' | 'epoll' }))`,
+    );
+    expect(thrown(() => select.select([], [], [2 ** 32 + 4], 0)).message).toContain('fd 4294967300 is not below FD_SETSIZE');
+    expect(thrown(() => select.select([], [-3], [], 0)).message).toContain('fd -3 is negative');
+    expect(thrown(() => select.select([1.5], [], [], 0)).message).toBe('select(): file descriptor must be an integer, got 1.5');
+    expect(thrown(() => select.select([NaN], [], [], 0)).message).toBe('select(): file descriptor must be an integer, got NaN');
+    // The backend's Int32Array form gets the same check and the same words.
+    const err = thrown(() => binding.selectInto(new Int32Array([5000]), new Int32Array([1]), 1, 0));
+    expect(err.message).toContain('fd 5000 is not below FD_SETSIZE');
+    // fileno() must give a number (Python: PyObject_AsFileDescriptor).
+    const odd = { fileno: () => '3' as unknown as number };
+    expect(thrown(() => select.select([odd], [], [], 0))).toMatchObject({ name: 'TypeError', message: 'fileno() returned a non-integer: 3' });
+    // A valid Float64Array entry is the fd it names.
+    const [a] = own.pair();
+    const masks = new Int32Array([2]);
+    expect(binding.selectInto(new Float64Array([a.fileno()]), masks, 1, 0)).toBe(1);
+    expect(masks[0]).toBe(2);
   });
 
   test('a closed fd is OSError EBADF', () => {
@@ -242,6 +265,35 @@ describe('select.poll', () => {
     ep.close();
     expect(osError(() => ep.poll(0)).code).toBe('EBADF');
     expect(osError(() => ep.register(a)).code).toBe('EBADF');
+  });
+
+  test('epollCtl returns 0 or -errno; throwIfErrno makes the OSError (the one non-throwing result)', () => {
+    const [a] = own.pair();
+    const ep = select.epoll();
+    try {
+      const C = binding.constants;
+      expect(binding.epollCtl!(ep.fileno(), C.EPOLL_CTL_ADD, a.fileno(), C.EPOLLIN)).toBe(0);
+      const rc = binding.epollCtl!(ep.fileno(), C.EPOLL_CTL_ADD, a.fileno(), C.EPOLLIN);
+      expect(rc).toBe(-E.EEXIST);
+      const err = thrown(() => throwIfErrno(rc, 'epoll_ctl'));
+      expect(err).toBeInstanceOf(OSError);
+      expect(err).toMatchObject({ errno: E.EEXIST, code: 'EEXIST', syscall: 'epoll_ctl' });
+      expect(throwIfErrno(7, 'x')).toBe(7);
+    } finally {
+      ep.close();
+    }
+  });
+
+  test('epoll.poll: a negative timeout waits forever (returns at once when ready), as CPython', () => {
+    const [a] = own.pair();
+    const ep = select.epoll();
+    try {
+      ep.register(a, select.EPOLLOUT!);
+      expect(ep.poll(-1)).toEqual([[a.fileno(), select.EPOLLOUT]]);
+      expect(ep.poll(-0.5)).toEqual([[a.fileno(), select.EPOLLOUT]]);
+    } finally {
+      ep.close();
+    }
   });
 
   test('register twice is EEXIST; modify/unregister of an unregistered fd is ENOENT', () => {

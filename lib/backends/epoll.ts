@@ -40,7 +40,7 @@
  */
 import { constants as osConstants } from 'node:os';
 import { binding } from '../native';
-import { OSError } from '../errors';
+import { throwIfErrno } from '../errors';
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDHUP } from '../select';
 import { grownCapacity } from '../scratch';
 import type { Dispatcher } from '../dispatcher';
@@ -181,39 +181,40 @@ class EpollPoller implements Poller {
       this.socks[fd] = sock;
     }
     this.mask[fd] = events;
-    if (!holdsFd(sock, fd)) return this.refused(fd, kind, EBADF); // closed behind its channel (invariant 4)
+    if (!holdsFd(sock, fd)) return this.refused(fd, kind, -EBADF); // closed behind its channel (invariant 4)
     this.register(fd, kind);
   }
 
   private register(fd: number, kind: number): void {
     const epfd = this.open();
     const events = epollEvents(this.mask[fd]) | this.extraEvents;
-    let err: number;
+    // epollCtl returns 0 or -errno (native/binding.h): its failures here are answers.
+    let rc: number;
     if (kind === KERNEL) {
-      err = binding.epollCtl!(epfd, c.EPOLL_CTL_MOD, fd, events, this.tag[fd]);
-      if (err === 0) return;
-      if (err !== ENOENT) return this.refused(fd, kind, err);
+      rc = binding.epollCtl!(epfd, c.EPOLL_CTL_MOD, fd, events, this.tag[fd]);
+      if (rc === 0) return;
+      if (rc !== -ENOENT) return this.refused(fd, kind, rc);
       // the kernel dropped it (the fd was closed under us): add it again
       this.kernelCount--;
       kind = NONE;
     }
     const tag = (this.nextTag = (this.nextTag + 1) | 0);
-    err = binding.epollCtl!(epfd, c.EPOLL_CTL_ADD, fd, events, tag);
+    rc = binding.epollCtl!(epfd, c.EPOLL_CTL_ADD, fd, events, tag);
     // Already there with an old tag (a registration we had lost track of): take it over.
-    if (err === EEXIST) err = binding.epollCtl!(epfd, c.EPOLL_CTL_MOD, fd, events, tag);
-    if (err !== 0) return this.refused(fd, kind, err);
+    if (rc === -EEXIST) rc = binding.epollCtl!(epfd, c.EPOLL_CTL_MOD, fd, events, tag);
+    if (rc !== 0) return this.refused(fd, kind, rc);
     if (kind === ALWAYS || kind === NVAL) this.always.delete(fd);
     this.tag[fd] = tag;
     this.kind[fd] = KERNEL;
     this.kernelCount++;
   }
 
-  /** epoll_ctl said no (invariant 4): a file epoll cannot watch, or an fd that is not open, is what poll() reports ready. */
-  private refused(fd: number, kind: number, err: number): void {
-    const notOpen = err === EBADF || (err === EINVAL && fd === this.box.fd);
-    if (err !== EPERM && !notOpen) throw new OSError(err, 'epoll_ctl');
+  /** epoll_ctl said no (`rc` is -errno; invariant 4): a file epoll cannot watch, or an fd that is not open, is what poll() reports ready. */
+  private refused(fd: number, kind: number, rc: number): void {
+    const notOpen = rc === -EBADF || (rc === -EINVAL && fd === this.box.fd);
+    if (rc !== -EPERM && !notOpen) throwIfErrno(rc, 'epoll_ctl');
     if (kind === KERNEL) this.kernelCount--;
-    this.kind[fd] = err === EPERM ? ALWAYS : NVAL;
+    this.kind[fd] = rc === -EPERM ? ALWAYS : NVAL;
     this.always.add(fd);
   }
 
