@@ -12,7 +12,9 @@
  *             and per-round-trip latency (p50/p90/p99/p99.9/max).
  *   stream    N connections (default 1), each writing S-byte writes (default
  *             64 KiB) continuously while reading the echo back, with at most
- *             --window bytes (default 1 MiB) un-echoed.  Reports MB/s echoed.
+ *             --window bytes (default 1 MiB) un-echoed.  Reports MB/s echoed
+ *             and per-write latency: from the start of a write to the end of
+ *             its echo (it includes the queueing behind the window).
  *   churn     N connections in flight (default 32); each connects, sends S
  *             bytes (default 64), reads the S-byte echo and closes.  Reports
  *             connections/s and per-connection latency.
@@ -69,6 +71,7 @@ typedef struct {
     uint64_t msg_end;    /* pingpong/churn: stream offset at the end of the current message */
     uint64_t chunk_end;  /* stream: end offset of the write in progress */
     double t_start;      /* start of the current round trip / connection */
+    double *chunk_t;     /* stream: start time of each write in flight, by write number mod chunk_ring */
     uint32_t events;     /* registered epoll events */
 } conn_t;
 
@@ -95,6 +98,7 @@ static int ep;
 static conn_t *conns;
 static long nconns;
 static uint8_t rbuf[RBUF];
+static size_t chunk_ring; /* stream: slots in conn_t.chunk_t (writes that can be in flight, + 2) */
 
 /* counters; reset when the measured window starts */
 static int phase = PH_CONNECT;
@@ -324,6 +328,7 @@ static void pump_write(conn_t *c) {
                     return;
                 }
                 c->chunk_end = c->sent + (uint64_t)opt_size;
+                c->chunk_t[(c->sent / (uint64_t)opt_size) % chunk_ring] = now();
             }
             r = write_upto(c, c->chunk_end);
             if (r < 0) { conn_close(c, S_DEAD); return; }
@@ -385,10 +390,20 @@ static void on_readable(conn_t *c) {
         got = (size_t)(limit - c->recvd);
     }
     verify(c, rbuf, got);
+    uint64_t before = c->recvd;
     c->recvd += got;
     if (phase == PH_MEASURE) bytes_echoed += got;
 
     if (opt_mode == M_STREAM) {
+        /* a latency sample for each write whose last byte came back */
+        uint64_t sz = (uint64_t)opt_size;
+        if (phase == PH_MEASURE && c->recvd / sz > before / sz) {
+            double t = now();
+            for (uint64_t k = before / sz; k < c->recvd / sz; k++) {
+                double t0 = c->chunk_t[k % chunk_ring];
+                if (t0 >= t_measure_start) add_sample((t - t0) * 1e6);
+            }
+        }
         pump_write(c);
         return;
     }
@@ -511,6 +526,13 @@ int main(int argc, char **argv) {
     samples = malloc(sizeof(float) * MAX_SAMPLES);
     conns = calloc((size_t)opt_conns, sizeof *conns);
     if (!pat || !samples || !conns) die("malloc");
+    if (opt_mode == M_STREAM) {
+        chunk_ring = (size_t)(opt_window / opt_size) + 2;
+        for (long i = 0; i < opt_conns; i++) {
+            conns[i].chunk_t = calloc(chunk_ring, sizeof(double));
+            if (!conns[i].chunk_t) die("malloc");
+        }
+    }
     for (size_t i = 0; i < PERIOD; i++) pat[i] = (uint8_t)(xorshift() >> 24);
     for (size_t i = PERIOD; i < pat_len; i++) pat[i] = pat[(i - PERIOD) % PERIOD];
 
@@ -642,8 +664,7 @@ int main(int argc, char **argv) {
            (unsigned long long)ops, elapsed > 0 ? ops / elapsed : 0.0);
     printf("\"bytes\":%llu,\"mb_per_s\":%.3f,", (unsigned long long)bytes_echoed,
            elapsed > 0 ? bytes_echoed / elapsed / 1e6 : 0.0);
-    if (opt_mode != M_STREAM)
-        printf("\"latency_us\":{\"samples\":%u,\"mean\":%.2f,\"p50\":%.2f,\"p90\":%.2f,\"p99\":%.2f,"
+    printf("\"latency_us\":{\"samples\":%u,\"mean\":%.2f,\"p50\":%.2f,\"p90\":%.2f,\"p99\":%.2f,"
                "\"p999\":%.2f,\"max\":%.2f},",
                nsamples, mean, pct(0.5), pct(0.9), pct(0.99), pct(0.999), nsamples ? samples[nsamples - 1] : 0.0);
     printf("\"mismatches\":%llu,\"mismatch_bytes\":%llu,\"total_mismatches\":%llu,",
