@@ -542,6 +542,7 @@ async function runEcho(wl, srv, pid, port, ctx) {
     durationS: dur,
     serverCpuS: res.server_cpu_s,
     cpuPerOpUs: res.server_cpu_s != null && work > 0 ? (res.server_cpu_s / work) * 1e6 : null,
+    faultsPerOp: res.server_minflt != null && work > 0 ? res.server_minflt / work : null,
     serverUtil: res.server_cpu_s != null && dur > 0 ? res.server_cpu_s / dur : null,
     genUtil: dur > 0 ? res.loadgen_cpu_s / dur : null,
     latencyUs: res.latency_us || null,

@@ -31,7 +31,8 @@
  * The run is: establish connections (pingpong/stream), --warmup seconds of
  * load, then --duration seconds measured.  With --cpu-pid the user+system
  * CPU time of that process (e.g. the server) across the measured window is
- * reported.  One JSON object is printed on stdout.  Exit status 0 when the
+ * reported, and its minor page faults (a server that keeps touching fresh
+ * memory pays for it in the kernel).  One JSON object is printed on stdout.  Exit status 0 when the
  * run was clean (no mismatch, no error), 1 otherwise, 2 on usage errors.
  */
 #define _GNU_SOURCE
@@ -141,8 +142,9 @@ static void usage(void) {
     exit(2);
 }
 
-static double cpu_of_pid(long pid) {
-    /* utime + stime (fields 14 and 15) of /proc/<pid>/stat, in seconds; <0 on failure */
+static double cpu_of_pid(long pid, unsigned long long *minflt) {
+    /* utime + stime (fields 14 and 15) of /proc/<pid>/stat, in seconds; <0 on failure;
+       *minflt: its minor page faults (field 10) */
     char path[64], buf[4096];
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
     FILE *f = fopen(path, "r");
@@ -154,8 +156,8 @@ static double cpu_of_pid(long pid) {
     if (!p) return -1;
     p += 2;
     unsigned long long ut = 0, st = 0;
-    /* after ')': state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15) */
-    if (sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return -1;
+    /* after ')': state(3) ppid pgrp session tty_nr tpgid flags minflt(10) cminflt majflt cmajflt utime(14) stime(15) */
+    if (sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %llu %*u %*u %*u %llu %llu", minflt, &ut, &st) != 3) return -1;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
@@ -556,6 +558,7 @@ int main(int argc, char **argv) {
         t_phase_end = t0 + opt_connect_timeout;
     }
     double cpu_srv0 = -1, cpu_self0 = 0, cpu_srv1 = -1, cpu_self1 = 0;
+    unsigned long long flt_srv0 = 0, flt_srv1 = 0;
     double sys_busy0 = 0, sys_steal0 = 0, sys_busy1 = 0, sys_steal1 = 0;
     int sys_ok = 0;
     int timed_out_connecting = 0;
@@ -574,13 +577,13 @@ int main(int argc, char **argv) {
             } else if (phase == PH_WARMUP) {
                 phase = PH_MEASURE;
                 reset_window(t);
-                if (opt_cpu_pid) cpu_srv0 = cpu_of_pid(opt_cpu_pid);
+                if (opt_cpu_pid) cpu_srv0 = cpu_of_pid(opt_cpu_pid, &flt_srv0);
                 cpu_self0 = self_cpu();
                 sys_ok = system_cpu(&sys_busy0, &sys_steal0) == 0;
                 t_phase_end = t + opt_duration;
             } else {
                 t_measure_end = t;
-                if (opt_cpu_pid) cpu_srv1 = cpu_of_pid(opt_cpu_pid);
+                if (opt_cpu_pid) cpu_srv1 = cpu_of_pid(opt_cpu_pid, &flt_srv1);
                 cpu_self1 = self_cpu();
                 sys_ok = sys_ok && system_cpu(&sys_busy1, &sys_steal1) == 0;
                 break;
@@ -588,7 +591,7 @@ int main(int argc, char **argv) {
         }
         if ((long)total_errors > opt_max_errors) {
             t_measure_end = t;
-            if (phase == PH_MEASURE && opt_cpu_pid) cpu_srv1 = cpu_of_pid(opt_cpu_pid);
+            if (phase == PH_MEASURE && opt_cpu_pid) cpu_srv1 = cpu_of_pid(opt_cpu_pid, &flt_srv1);
             cpu_self1 = self_cpu();
             break;
         }
@@ -596,7 +599,7 @@ int main(int argc, char **argv) {
            with the others; if all are dead, stop */
         if (opt_mode != M_CHURN && phase != PH_CONNECT && connected_count == 0) {
             t_measure_end = t;
-            if (phase == PH_MEASURE && opt_cpu_pid) cpu_srv1 = cpu_of_pid(opt_cpu_pid);
+            if (phase == PH_MEASURE && opt_cpu_pid) cpu_srv1 = cpu_of_pid(opt_cpu_pid, &flt_srv1);
             cpu_self1 = self_cpu();
             break;
         }
@@ -678,9 +681,9 @@ int main(int argc, char **argv) {
     printf("\"connected_at_end\":%ld,\"connect_timeout\":%s,", connected_count,
            timed_out_connecting ? "true" : "false");
     if (opt_cpu_pid && cpu_srv0 >= 0 && cpu_srv1 >= 0)
-        printf("\"server_cpu_s\":%.3f,", cpu_srv1 - cpu_srv0);
+        printf("\"server_cpu_s\":%.3f,\"server_minflt\":%llu,", cpu_srv1 - cpu_srv0, flt_srv1 - flt_srv0);
     else
-        printf("\"server_cpu_s\":null,");
+        printf("\"server_cpu_s\":null,\"server_minflt\":null,");
     if (sys_ok && measured && phase == PH_MEASURE && sys_busy1 > 0)
         printf("\"system_cpu\":{\"ncpu\":%ld,\"busy_s\":%.3f,\"steal_s\":%.3f},", sysconf(_SC_NPROCESSORS_ONLN),
                sys_busy1 - sys_busy0, sys_steal1 - sys_steal0);

@@ -49,6 +49,7 @@ function summarize(cell) {
     cpuPerOpUs: median(runs.map((r) => r.cpuPerOpUs)),
     cpuMin,
     cpuMax,
+    faultsPerOp: median(runs.map((r) => r.faultsPerOp)),
     serverUtil: median(runs.map((r) => r.serverUtil)),
     genUtil: median(runs.map((r) => r.genUtil)),
     p50: median(lat('p50')),
@@ -102,6 +103,7 @@ function buildTables(results, ctx) {
   const empty = ' | | | | | | | | |';
   let genBound = false;
   let noisy = false;
+  const faulting = [];
   for (const wl of ctx.workloads) {
     const row = results[wl.id];
     if (!row) continue;
@@ -127,6 +129,7 @@ function buildTables(results, ctx) {
         flag += ' ⁿ';
         noisy = true;
       }
+      if (s.faultsPerOp !== null && s.faultsPerOp >= 1) faulting.push(`${wl.id} / ${srv.label} ${fmt(s.faultsPerOp, 1)} per ${wl.cpuUnit.split('/')[1]}`);
       const spread = s.n > 1 ? `${fmt(s.min)}–${fmt(s.max)}` : '(1 run)';
       const lat = s.p50 !== null ? `${fmtLat(s.p50)} / ${fmtLat(s.p99)} / ${fmtLat(s.p999)}` : '—';
       const cpu = s.cpuPerOpUs !== null ? `${fmt(s.cpuPerOpUs)} ${wl.cpuUnit}` : '—';
@@ -144,6 +147,7 @@ function buildTables(results, ctx) {
       }
     }
   }
+  if (faulting.length) notes.push(`minor page faults of the server (median; a server touching fresh memory pays for it in the kernel): ${faulting.join('; ')}.`);
   if (noisy) notes.push(`ⁿ in some of the runs behind that figure, other processes on the machine used more than ${NOISE_CORES} of a core (each such run was retried once; the less disturbed attempt was kept).`);
   if (genBound) notes.push('ᴳ the load generator was over 90% busy on its core: that server may be faster than measured (its throughput ratio is a lower bound; its CPU/op ratio still holds).');
   if (results.http) notes.push('HTTP: the "× C" columns are relative to node:http for that workload (there is no C HTTP server).');
