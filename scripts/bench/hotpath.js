@@ -142,7 +142,8 @@ async function main() {
     `${((cpu.user + cpu.system) / iterations).toFixed(2)} µs CPU, ${(wall / iterations).toFixed(2)} µs wall per iteration; map left: ${map.size}\n`);
 }
 
-main().catch((err) => {
+// exported for tools that run it in-process (e.g. under the inspector's heap sampler)
+module.exports = main().catch((err) => {
   process.stderr.write(`${err.stack}\n`);
   process.exit(1);
 });
