@@ -454,8 +454,8 @@ static Napi::Value Getsockopt(const Napi::CallbackInfo& info) {
 // the call (callgrind). These entries read the usual shape of their arguments
 // with one Node-API call each and make the syscall; any other shape goes to the
 // ordinary entry point above (Send, RecvScratch), which validates and throws
-// exactly as every other call does, and a failed syscall becomes an OSError
-// through ThrowErrno, as there.
+// exactly as every other call does. The syscall follows the convention
+// (SysRetry), and a negative result is thrown through Check(), as there.
 
 // `v` as an integer in [0, max] when it is one (the common case); false for
 // anything else, which the ordinary entry point then explains.
@@ -477,18 +477,18 @@ static napi_value Ordinary(napi_env env, napi_callback_info cbinfo, Napi::Value 
   }
 }
 
-static napi_value Failed(napi_env env, int err, const char* syscall) {
-  try {
-    ThrowErrno(Napi::Env(env), err, syscall);
-  } catch (const Napi::Error& e) {
-    e.ThrowAsJavaScriptException();
+// A syscall's result in the convention: the count, or the OSError thrown for -errno.
+static napi_value Result(napi_env env, int64_t rc, const char* syscall) {
+  if (rc < 0) {
+    try {
+      Check(Napi::Env(env), rc, syscall);
+    } catch (const Napi::Error& e) {
+      e.ThrowAsJavaScriptException();
+    }
+    return nullptr;
   }
-  return nullptr;
-}
-
-static napi_value Count(napi_env env, ssize_t n) {
   napi_value r = nullptr;
-  napi_create_int64(env, static_cast<int64_t>(n), &r);
+  napi_create_int64(env, rc, &r);
   return r;
 }
 
@@ -505,11 +505,7 @@ static napi_value SendDirect(napi_env env, napi_callback_info cbinfo) {
       (type != napi_uint8_array && type != napi_int8_array && type != napi_uint8_clamped_array))
     return Ordinary(env, cbinfo, Send);
   if (length == 0) data = nullptr;  // a detached view: no data, nothing sent
-  ssize_t n;
-  do n = send(static_cast<int>(fd), data, length, kSendFlags);
-  while (n == -1 && errno == EINTR);
-  if (n == -1) return Failed(env, errno, "send");
-  return Count(env, n);
+  return Result(env, SysRetry([&] { return send(static_cast<int>(fd), data, length, kSendFlags); }), "send");
 }
 
 static napi_value RecvScratchDirect(napi_env env, napi_callback_info cbinfo) {
@@ -529,12 +525,15 @@ static napi_value RecvScratchDirect(napi_env env, napi_callback_info cbinfo) {
         napi_is_detached_arraybuffer(env, ab, &detached) != napi_ok)
       return Ordinary(env, cbinfo, RecvScratch);
   }
-  if (detached || static_cast<uint64_t>(n) > bd->recvBufLen) return Count(env, -1);
-  ssize_t r;
-  do r = recv(static_cast<int>(fd), bd->recvBuf, static_cast<size_t>(n), static_cast<int>(flags));
-  while (r == -1 && errno == EINTR);
-  if (r == -1) return Failed(env, errno, "recv");
-  return Count(env, r);
+  if (detached || static_cast<uint64_t>(n) > bd->recvBufLen) {
+    napi_value stale;
+    napi_create_int32(env, -1, &stale);
+    return stale;
+  }
+  int64_t rc = SysRetry([&] {
+    return recv(static_cast<int>(fd), bd->recvBuf, static_cast<size_t>(n), static_cast<int>(flags));
+  });
+  return Result(env, rc, "recv");
 }
 
 void InitSockets(Napi::Env env, Napi::Object exports) {
