@@ -95,6 +95,7 @@ static Napi::Value Pipe(const Napi::CallbackInfo& info) {
 
 static Napi::Value Close(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
+  InvalidatePolledFd(info.Env(), fd);
   // Never retry close() on EINTR: on Linux the fd is already gone, and a
   // retry could close a number another thread has just been given.
   int64_t rc = Sys(close(fd));
