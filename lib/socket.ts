@@ -282,8 +282,24 @@ function recvCopy(fd: number, bufsize: number, flags: number): Buffer {
 function expandAddress<A extends Address>(a: unknown): A {
   if (typeof a !== 'number') return a as A;
   const port = a % 65536;
-  const h = (a - port) / 65536;
-  return [`${h >>> 24}.${(h >>> 16) & 255}.${(h >>> 8) & 255}.${h & 255}`, port] as A;
+  return [ipv4Text((a - port) / 65536), port] as A;
+}
+
+// The dotted form of the IPv4 hosts seen last: a server hears from the same
+// few peers over and over, and building the string (seven concatenations)
+// cost a few percent of a whole accepted connection, twice (accept and
+// getpeername). Strings are values: sharing one is not observable.
+const HOST_TEXTS_MAX = 256;
+const hostTexts = new Map<number, string>();
+
+function ipv4Text(h: number): string {
+  let text = hostTexts.get(h);
+  if (text === undefined) {
+    text = `${h >>> 24}.${(h >>> 16) & 255}.${(h >>> 8) & 255}.${h & 255}`;
+    if (hostTexts.size >= HOST_TEXTS_MAX) hostTexts.clear();
+    hostTexts.set(h, text);
+  }
+  return text;
 }
 
 /** Set by `Socket#accept()` while it wraps the fd accept(2) just returned. */
