@@ -33,6 +33,8 @@
  * Every run owns its state (pollers, the native waiter) and frees it when it
  * settles; nothing is planted in the dispatcher or the loop for it.
  */
+// The global `performance` is an accessor (a getter call per use): the module's binding is not.
+import { performance } from 'node:perf_hooks';
 import { binding, type AsyncWaitHandle } from './native';
 import { socketMap, type Dispatcher, type SocketMap } from './dispatcher';
 import { backendOf, checkOptionKeys, epollFdOf as keptEpollFdOf, LOOP_OPTION_KEYS, PASS_STEPS, type LoopOptions, type PassSteps } from './loop';
@@ -241,27 +243,30 @@ class Run {
   /** Called by the native waiter before Node's event loop blocks (`why`: what ended the last block). */
   private readonly turn = (why: number): void => {
     try {
-      if (this.inPass && (why === TURN_TIMED_OUT || performance.now() >= this.passEnd())) this.endPass();
+      // One clock reading per turn and one per pass (at its end, which is the next one's start).
+      let now = performance.now();
+      if (this.inPass && (why === TURN_TIMED_OUT || now >= this.passEnd(now))) this.endPass();
       // A pass that found nothing to watch is a sleep, as asyncore's (item 14 of
       // docs/asyncore-behaviour.md): it is asked again before its timeout only
       // when a channel joined or left the map.
-      if (this.inPass && this.sleepingSize === this.map.size) return this.block(this.passEnd() - performance.now(), 0);
-      const stretchEnd = performance.now() + yieldEveryMs;
+      if (this.inPass && this.sleepingSize === this.map.size) return this.block(this.passEnd(now) - now, 0);
+      const stretchEnd = now + yieldEveryMs;
       while (!this.done) {
         // with only timers left the pass asks nobody and sleeps until the next one (as loop())
         if ((this.map.size === 0 && this.timers.pending === 0) || this.count <= 0) return this.settle();
         const watching = this.steps.ask(this.map, this.poller);
-        if (!this.inPass) this.startPass(watching);
+        if (!this.inPass) this.startPass(watching, now);
         const n = watching > 0 ? this.poller.wait(0) : 0;
         if (n > 0) {
           this.steps.deliver(this.map, this.poller, n);
         } else {
-          const left = this.passEnd() - performance.now();
+          const left = this.passEnd(now) - now;
           if (left > 0) return this.block(left, watching);
         }
         this.endPass();
         if (this.signal?.aborted) return this.settle(this.signal.reason, true);
-        if (performance.now() >= stretchEnd) return; // Node's event loop gets a round, then the next turn
+        now = performance.now();
+        if (now >= stretchEnd) return; // Node's event loop gets a round, then the next turn
       }
     } catch (err) {
       this.settle(err, true);
@@ -272,21 +277,21 @@ class Run {
     return !Number.isNaN(this.deadline);
   }
 
-  /** A pass begins: its timeout, by asyncore's rule for the backend, runs from now. */
-  private startPass(watching: number): void {
+  /** A pass begins (at `now`, performance.now() ms): its timeout, by asyncore's rule for the backend, runs from then. */
+  private startPass(watching: number, now: number): void {
     const ms = this.steps.waitMs(this.timeout, watching);
-    this.deadline = ms < 0 ? Infinity : performance.now() + ms;
+    this.deadline = ms < 0 ? Infinity : now + ms;
     this.sleepingSize = watching === 0 ? this.map.size : -1;
   }
 
   /**
-   * When the current pass stops waiting: its timeout, or the map's next timer
-   * if that comes first. Asked at every turn, so a timer scheduled from
+   * When the current pass stops waiting (`now`: performance.now() ms): its
+   * timeout, or the map's next timer if that comes first. Asked at every turn, so a timer scheduled from
    * outside the loop (a Node timer, an HTTP handler) counts at once.
    */
-  private passEnd(): number {
+  private passEnd(now: number): number {
     const toTimer = msToNextTimer(this.timers);
-    return toTimer === Infinity ? this.deadline : Math.min(this.deadline, performance.now() + toTimer);
+    return toTimer === Infinity ? this.deadline : Math.min(this.deadline, now + toTimer);
   }
 
   /** A pass ends: then the map's due timers run, as after each of loop()'s passes. */

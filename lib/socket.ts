@@ -230,6 +230,31 @@ function newRecvScratch(size: number): void {
 }
 newRecvScratch(65536);
 
+// A stream reading large blocks (a socket whose last read filled a buffer of
+// at least RECV_DIRECT_MIN bytes) reads straight into the Buffer recv() returns,
+// a fresh Buffer.allocUnsafe(bufsize): no copy of the bytes in JavaScript. A
+// read that fills it returns it as it is; one that does not copies its bytes
+// out into a Buffer of their exact size, as the scratch path does, and keeps
+// the block (never handed out) for the next direct read. Either way the caller
+// gets a Buffer of its own holding exactly the bytes received: the same result
+// as the scratch path's.
+const RECV_DIRECT_MIN = 32768;
+let recvSpare: Buffer | null = null;
+
+function recvDirect(fd: number, bufsize: number): Buffer {
+  const block = recvSpare !== null && recvSpare.length === bufsize ? recvSpare : Buffer.allocUnsafe(bufsize);
+  recvSpare = block; // until it is handed out: a read that fails or comes short leaves it for the next
+  const n = binding.recvInto(fd, block, 0, bufsize, 0);
+  if (n === bufsize) {
+    recvSpare = null;
+    return block;
+  }
+  if (n <= 0) return EMPTY;
+  const out = Buffer.allocUnsafe(n);
+  block.copy(out, 0, 0, n);
+  return out;
+}
+
 function recvCopy(fd: number, bufsize: number, flags: number): Buffer {
   // Anything unusual (bad arguments, huge reads) takes the native path, which validates and allocates.
   if (!Number.isInteger(bufsize) || bufsize < 0 || bufsize > RECV_SCRATCH_MAX) return binding.recv(fd, bufsize, flags);
@@ -257,8 +282,24 @@ function recvCopy(fd: number, bufsize: number, flags: number): Buffer {
 function expandAddress<A extends Address>(a: unknown): A {
   if (typeof a !== 'number') return a as A;
   const port = a % 65536;
-  const h = (a - port) / 65536;
-  return [`${h >>> 24}.${(h >>> 16) & 255}.${(h >>> 8) & 255}.${h & 255}`, port] as A;
+  return [ipv4Text((a - port) / 65536), port] as A;
+}
+
+// The dotted form of the IPv4 hosts seen last: a server hears from the same
+// few peers over and over, and building the string (seven concatenations)
+// cost a few percent of a whole accepted connection, twice (accept and
+// getpeername). Strings are values: sharing one is not observable.
+const HOST_TEXTS_MAX = 256;
+const hostTexts = new Map<number, string>();
+
+function ipv4Text(h: number): string {
+  let text = hostTexts.get(h);
+  if (text === undefined) {
+    text = `${h >>> 24}.${(h >>> 16) & 255}.${(h >>> 8) & 255}.${h & 255}`;
+    if (hostTexts.size >= HOST_TEXTS_MAX) hostTexts.clear();
+    hostTexts.set(h, text);
+  }
+  return text;
 }
 
 /** Set by `Socket#accept()` while it wraps the fd accept(2) just returned. */
@@ -292,6 +333,8 @@ export class Socket<A extends Address = Address> {
   readonly proto: number;
   private fd: number;
   private blocking = true;
+  /** Whether the last recv() filled a large buffer: the next one reads straight into the Buffer it returns. */
+  private streaming = false;
 
   /**
    * Python: `socket.socket(family=AF_INET, type=SOCK_STREAM, proto=0, fileno=None)`.
@@ -443,7 +486,12 @@ export class Socket<A extends Address = Address> {
 
   /** Receive up to `bufsize` bytes; an empty Buffer means the peer closed. Python: `socket.recv(bufsize, flags)`. */
   recv(bufsize: number, flags = 0): Buffer {
-    return recvCopy(this.live('recv'), bufsize, flags);
+    const fd = this.live('recv');
+    const data = this.streaming && flags === 0 && bufsize >= RECV_DIRECT_MIN && bufsize <= RECV_SCRATCH_MAX && Number.isInteger(bufsize)
+      ? recvDirect(fd, bufsize)
+      : recvCopy(fd, bufsize, flags);
+    this.streaming = data.length >= RECV_DIRECT_MIN && data.length === bufsize;
+    return data;
   }
 
   /** Receive into `buffer` (up to `nbytes`, default its length) without allocating; returns the count. Python: `socket.recv_into(buffer, nbytes, flags)`. */

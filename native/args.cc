@@ -56,26 +56,35 @@ static bool IsNullish(napi_env env, napi_value v) {
   return napi_typeof(env, v, &t) == napi_ok && (t == napi_undefined || t == napi_null);
 }
 
+// Why `d` is not an integer in [min, max]: the error, out of line (the
+// readers' common case is inlined into every caller and must stay small).
+[[noreturn]] __attribute__((noinline, cold)) static void BadInt(Napi::Env env, double d, const char* name,
+                                                                int64_t min, int64_t max) {
+  if (std::isnan(d) || std::floor(d) != d)
+    ThrowType(env, std::string(name) + " must be an integer, got " + NumberText(d));
+  ThrowRange(env, std::string(name) + " must be between " + std::to_string(min) + " and " +
+                      std::to_string(max) + ", got " + NumberText(d));
+}
+
+[[noreturn]] __attribute__((noinline, cold)) static void NotInt(const Napi::CallbackInfo& info, size_t i,
+                                                                const char* name) {
+  ThrowType(info.Env(), std::string(name) + " must be an integer, got " + Describe(Arg(info, i)));
+}
+
 // min and max must be exactly representable as doubles (|x| <= 2**53).
-static int64_t CheckInt(Napi::Env env, double d, const char* name, int64_t min, int64_t max) {
-  // The common case first: in range (so the cast is defined) and whole.
+static inline int64_t CheckInt(Napi::Env env, double d, const char* name, int64_t min, int64_t max) {
+  // In range (so the cast is defined) and whole.
   if (d >= static_cast<double>(min) && d <= static_cast<double>(max)) {
     int64_t n = static_cast<int64_t>(d);
     if (static_cast<double>(n) == d) return n;
   }
-  if (std::isnan(d) || std::floor(d) != d)
-    ThrowType(env, std::string(name) + " must be an integer, got " + NumberText(d));
-  if (d < static_cast<double>(min) || d > static_cast<double>(max))
-    ThrowRange(env, std::string(name) + " must be between " + std::to_string(min) + " and " +
-                               std::to_string(max) + ", got " + NumberText(d));
-  return static_cast<int64_t>(d);
+  BadInt(env, d, name, min, max);
 }
 
 int64_t ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min,
                int64_t max) {
   double d;
-  if (!NumberOf(info.Env(), RawArg(info, i), &d))
-    ThrowType(info.Env(), std::string(name) + " must be an integer, got " + Describe(Arg(info, i)));
+  if (!NumberOf(info.Env(), RawArg(info, i), &d)) NotInt(info, i, name);
   return CheckInt(info.Env(), d, name, min, max);
 }
 
@@ -85,7 +94,7 @@ int64_t ArgIntOr(const Napi::CallbackInfo& info, size_t i, const char* name, int
   double d;
   if (NumberOf(info.Env(), v, &d)) return CheckInt(info.Env(), d, name, min, max);
   if (IsNullish(info.Env(), v)) return dflt;
-  ThrowType(info.Env(), std::string(name) + " must be an integer, got " + Describe(Arg(info, i)));
+  NotInt(info, i, name);
 }
 
 int ArgFd(const Napi::CallbackInfo& info, size_t i, const char* name) {

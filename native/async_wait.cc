@@ -53,11 +53,16 @@ enum { kTurnOther = 0, kTurnReady = 1, kTurnTimedOut = 2 };
 struct Waiter;
 
 // A uv_poll_t bound to one fd; replaced (closed, a new one made) when a turn
-// wants another fd watched, e.g. after the epoll set was rebuilt.
+// wants another fd watched, e.g. after the epoll set was rebuilt. It stays
+// started from one turn to the next while they block on the same fd: libuv's
+// uv_poll_start() begins with a stop, and a stop takes the fd out of libuv's
+// epoll set (EPOLL_CTL_DEL) for the next start to add it back, so stopping
+// and starting it around every turn cost three epoll_ctl calls per wake-up.
 struct PollHandle {
   uv_poll_t handle;
   Waiter* waiter;
   int fd;
+  bool started = false;
 };
 
 // The job a thread-mode waiter's thread runs: poll(fds) until ready or cancelled.
@@ -131,6 +136,25 @@ void ClosePoll(Waiter* w) {
   uv_close(reinterpret_cast<uv_handle_t*>(&w->poll->handle), OnPollClosed);
   w->poll = nullptr;
 }
+
+void StopPoll(Waiter* w) {
+  if (w->poll == nullptr || !w->poll->started) return;
+  uv_poll_stop(&w->poll->handle);
+  w->poll->started = false;
+}
+
+}  // namespace
+
+void InvalidatePolledFd(Napi::Env env, int fd) {
+  Binding* b = GetBinding(env);
+  if (b == nullptr) return;
+  for (void* p : b->waiters) {
+    Waiter* w = static_cast<Waiter*>(p);
+    if (w->poll != nullptr && w->poll->fd == fd) ClosePoll(w);
+  }
+}
+
+namespace {
 
 // ---- thread mode ------------------------------------------------------------
 
@@ -237,12 +261,12 @@ void StartJob(Waiter* w, const int32_t* fds, const int32_t* events, size_t n) {
 
 // ---- turns --------------------------------------------------------------------
 
-// Stop whatever the last turn armed.
+// Stop whatever the last turn armed, but the uv_poll_t (see PollHandle): a
+// readiness it reports while no block is armed only marks the next turn's `why`.
 void Disarm(Waiter* w) {
   w->armed = false;
   uv_idle_stop(&w->idle);
   uv_timer_stop(&w->timer);
-  if (w->poll != nullptr) uv_poll_stop(&w->poll->handle);
   if (w->mode == Mode::kThread) CancelJob(w);
 }
 
@@ -256,6 +280,7 @@ void DropCallback(Waiter* w) {
 void Deactivate(Waiter* w) {
   w->active = false;
   Disarm(w);
+  StopPoll(w);
   uv_prepare_stop(&w->prepare);
   DropCallback(w);
 }
@@ -295,8 +320,9 @@ void OnPrepare(uv_prepare_t* h) {
 
 void OnPoll(uv_poll_t* h, int status, int events) {
   auto* p = reinterpret_cast<PollHandle*>(h);
-  uv_poll_stop(h);
-  // A poll error (status < 0) is not ours to report: the turn asks the kernel again.
+  // A poll error (status < 0) is not ours to report: the turn asks the kernel
+  // again, and the next block starts the poll anew (it must not spin meanwhile).
+  if (status < 0) StopPoll(p->waiter);
   p->waiter->why = kTurnReady;
 }
 
@@ -310,6 +336,15 @@ void OnTimer(uv_timer_t* h) {
 // a live environment (from JavaScript, a finalizer or the cleanup hook).
 void BeginClose(Waiter* w) {
   if (w->closing) return;
+  if (Binding* b = GetBinding(Napi::Env(w->env))) {
+    auto& ws = b->waiters;
+    for (size_t i = 0; i < ws.size(); i++)
+      if (ws[i] == w) {
+        ws[i] = ws.back();
+        ws.pop_back();
+        break;
+      }
+  }
   Deactivate(w);
   w->closing = true;
   if (w->asyncContext != nullptr) {
@@ -391,6 +426,7 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
     if (rc < 0) delete w;
     Check(env, rc, "pipe");
   }
+  if (Binding* b = GetBinding(env)) b->waiters.push_back(w);
   uv_prepare_init(loop, &w->prepare);
   uv_idle_init(loop, &w->idle);
   uv_timer_init(loop, &w->timer);
@@ -455,7 +491,13 @@ Napi::Value Block(const Napi::CallbackInfo& info) {
       w->poll = p;
       w->openHandles++;
     }
-    Check(env, uv_poll_start(&w->poll->handle, UV_READABLE, OnPoll), "uv_poll_start");
+    if (!w->poll->started) {
+      int rc = uv_poll_start(&w->poll->handle, UV_READABLE, OnPoll);
+      Check(env, rc, "uv_poll_start");
+      w->poll->started = true;
+    }
+  } else if (w->mode == Mode::kUv) {
+    StopPoll(w);  // a block on the timer alone: readiness of the fd is not to wake it
   } else if (w->mode == Mode::kThread && fd != -1) {
     int32_t one = fd, readable = POLLIN;
     StartJob(w, &one, &readable, 1);

@@ -37,9 +37,15 @@ struct Binding {
   std::vector<epoll_event> epollEvents; // reused by epollWait()
 #endif
   int inWorker = -1;                    // readiness.cc: -1 until known, then 0 or 1
+  std::vector<void*> waiters;           // async_wait.cc: this environment's open waiters
 };
 
 Binding* GetBinding(Napi::Env env);
+
+// async_wait.cc: `fd` is about to be closed; a loopAsync waiter whose uv_poll_t
+// watches it lets go of it first (libuv must not keep watching a number that
+// may be reused), as libuv's uv__platform_invalidate_fd does for its own fds.
+void InvalidatePolledFd(Napi::Env env, int fd);
 
 // ---- errors.cc: the one place a failure becomes a JavaScript error ----------
 //

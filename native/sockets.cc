@@ -95,6 +95,7 @@ static Napi::Value Pipe(const Napi::CallbackInfo& info) {
 
 static Napi::Value Close(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
+  InvalidatePolledFd(info.Env(), fd);
   // Never retry close() on EINTR: on Linux the fd is already gone, and a
   // retry could close a number another thread has just been given.
   int64_t rc = Sys(close(fd));
@@ -446,6 +447,96 @@ static Napi::Value Getsockopt(const Napi::CallbackInfo& info) {
   return Napi::Buffer<uint8_t>::Copy(info.Env(), buf, buflen);
 }
 
+// ---- the echo's two calls, straight through Node-API --------------------------------
+//
+// send(fd, data) and recvScratch(fd, n, flags, generation) run once per echo.
+// Through node-addon-api each paid for its wrapper (a CallbackInfo of six
+// arguments, a try/catch) and the general argument readers: about a third of
+// the call (callgrind). These entries read the usual shape of their arguments
+// with one Node-API call each and make the syscall; any other shape goes to the
+// ordinary entry point above (Send, RecvScratch), which validates and throws
+// exactly as every other call does. The syscall follows the convention
+// (SysRetry), and a negative result is thrown through Check(), as there.
+
+// `v` as an integer in [0, max] when it is one (the common case); false for
+// anything else, which the ordinary entry point then explains.
+static inline bool PlainInt(napi_env env, napi_value v, int64_t max, int64_t* out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0 && d <= static_cast<double>(max))) return false;
+  *out = static_cast<int64_t>(d);
+  return static_cast<double>(*out) == d;
+}
+
+// The ordinary (node-addon-api) entry point, its exceptions made JavaScript ones.
+static napi_value Ordinary(napi_env env, napi_callback_info cbinfo, Napi::Value (*fn)(const Napi::CallbackInfo&)) {
+  try {
+    Napi::CallbackInfo info(env, cbinfo);
+    return fn(info);
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();
+    return nullptr;
+  }
+}
+
+// A syscall's result in the convention: the count, or the OSError thrown for -errno.
+static napi_value Result(napi_env env, int64_t rc, const char* syscall) {
+  if (rc < 0) {
+    try {
+      Check(Napi::Env(env), rc, syscall);
+    } catch (const Napi::Error& e) {
+      e.ThrowAsJavaScriptException();
+    }
+    return nullptr;
+  }
+  napi_value r = nullptr;
+  napi_create_int64(env, rc, &r);
+  return r;
+}
+
+static napi_value SendDirect(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int64_t fd;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok || argc != 2 ||
+      !PlainInt(env, argv[0], INT32_MAX, &fd) ||
+      napi_get_typedarray_info(env, argv[1], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      (type != napi_uint8_array && type != napi_int8_array && type != napi_uint8_clamped_array))
+    return Ordinary(env, cbinfo, Send);
+  if (length == 0) data = nullptr;  // a detached view: no data, nothing sent
+  return Result(env, SysRetry([&] { return send(static_cast<int>(fd), data, length, kSendFlags); }), "send");
+}
+
+static napi_value RecvScratchDirect(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 5;
+  napi_value argv[5];
+  int64_t fd, n, flags, gen;
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok || argc != 4 ||
+      !PlainInt(env, argv[0], INT32_MAX, &fd) || !PlainInt(env, argv[1], kMaxRead, &n) ||
+      !PlainInt(env, argv[2], INT32_MAX, &flags) || !PlainInt(env, argv[3], INT32_MAX, &gen))
+    return Ordinary(env, cbinfo, RecvScratch);
+  Binding* bd = nullptr;
+  napi_get_instance_data(env, reinterpret_cast<void**>(&bd));
+  bool detached = true;
+  if (bd != nullptr && bd->recvBuf != nullptr && gen == bd->recvBufGen) {
+    napi_value ab;
+    if (napi_get_reference_value(env, bd->recvArrayBuffer, &ab) != napi_ok ||
+        napi_is_detached_arraybuffer(env, ab, &detached) != napi_ok)
+      return Ordinary(env, cbinfo, RecvScratch);
+  }
+  if (detached || static_cast<uint64_t>(n) > bd->recvBufLen) {
+    napi_value stale;
+    napi_create_int32(env, -1, &stale);
+    return stale;
+  }
+  int64_t rc = SysRetry([&] {
+    return recv(static_cast<int>(fd), bd->recvBuf, static_cast<size_t>(n), static_cast<int>(flags));
+  });
+  return Result(env, rc, "recv");
+}
+
 void InitSockets(Napi::Env env, Napi::Object exports) {
   struct Entry { const char* name; Napi::Value (*fn)(const Napi::CallbackInfo&); };
   static const Entry entries[] = {
@@ -455,13 +546,20 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
       {"setInheritable", SetInheritable},
       {"bind", Bind},               {"listen", Listen},           {"connectEx", ConnectEx},     {"connectWait", ConnectWait},
       {"accept", Accept},           {"shutdown", Shutdown},       {"getsockname", Getsockname},
-      {"getpeername", Getpeername}, {"send", Send},               {"sendto", Sendto},
+      {"getpeername", Getpeername}, {"sendto", Sendto},
       {"recv", Recv},               {"recvInto", RecvInto},       {"recvfrom", Recvfrom},
-      {"recvBuffer", RecvBuffer},   {"recvScratch", RecvScratch},
+      {"recvBuffer", RecvBuffer},
       {"read", Read},               {"write", Write},             {"setsockopt", Setsockopt},
       {"getsockopt", Getsockopt},
   };
   for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
+  struct Direct { const char* name; napi_callback fn; };
+  static const Direct direct[] = {{"send", SendDirect}, {"recvScratch", RecvScratchDirect}};
+  for (const Direct& d : direct) {
+    napi_value fn;
+    NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, d.name, NAPI_AUTO_LENGTH, d.fn, nullptr, &fn));
+    exports.Set(d.name, Napi::Value(env, fn));
+  }
 }
 
 }  // namespace asyncore

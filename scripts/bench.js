@@ -19,6 +19,9 @@ const path = require('node:path');
 const http = require('node:http');
 const net = require('node:net');
 const { spawn, spawnSync } = require('node:child_process');
+const { PEERS, locatePeer } = require('./bench/peers');
+const report = require('./bench/report');
+const { NOISE_CORES, fmt } = report;
 
 const ROOT = path.resolve(__dirname, '..');
 const BENCH_DIR = path.join(__dirname, 'bench');
@@ -42,6 +45,11 @@ const HELP = `usage: npm run bench -- [options]
   --no-pin            do not pin server and load generator to cores with taskset
   --no-build          do not compile the TypeScript when dist/ is missing or stale
   --http-backend B    the loop backend examples/http_server runs with (default epoll)
+  --peers a,b         the non-libuv peers to run, fetched with npm into the cache when
+                      missing: bun, deno (default: those already in the cache or on PATH;
+                      none: neither)
+  --peer-cache DIR    where fetched peers are kept (default bench/peers, or
+                      $ASYNCORE_BENCH_CACHE)
   --wait-quiet S      before each run, wait up to S seconds for the machine to be idle
                       (other load under 0.2 of a core over half a second); default 0
   --list              list servers and workloads and exit
@@ -62,6 +70,8 @@ function parseArgs(argv) {
     list: false,
     httpBackend: 'epoll',
     waitQuiet: 0,
+    peers: null, // null: those found without fetching; else the ids to run (and fetch)
+    peerCache: process.env.ASYNCORE_BENCH_CACHE ? path.resolve(process.env.ASYNCORE_BENCH_CACHE) : path.join(ROOT, 'bench', 'peers'),
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -89,6 +99,13 @@ function parseArgs(argv) {
       case '--no-pin': o.pin = false; break;
       case '--no-build': o.build = false; break;
       case '--http-backend': o.httpBackend = value(); break;
+      case '--peers': {
+        const v = value().split(',').map((x) => x.trim()).filter(Boolean);
+        o.peers = v.length === 1 && v[0] === 'none' ? [] : v;
+        for (const id of o.peers) if (!PEERS[id]) fail(`--peers: unknown peer ${id} (${Object.keys(PEERS).join(', ')})`);
+        break;
+      }
+      case '--peer-cache': o.peerCache = path.resolve(value()); break;
       case '--wait-quiet': o.waitQuiet = num(value(), 0); break;
       case '--list': o.list = true; break;
       case '-h': case '--help': process.stdout.write(HELP); process.exit(0); break;
@@ -127,6 +144,13 @@ const SERVERS = [
     cmd: () => ['python3', [path.join(SERVERS_DIR, 'asyncore_server.py'), '--use-poll']] },
   { id: 'python-select', label: 'CPython asyncore (select)', python: true, maxFds: 1024, optIn: true,
     cmd: () => ['python3', [path.join(SERVERS_DIR, 'asyncore_server.py')]] },
+  // non-libuv peers (scripts/bench/peers.js): run when found, fetched when asked (--peers)
+  { id: 'bun', label: 'Bun (Bun.listen)', peer: 'bun',
+    cmd: (_tools, ctx) => [ctx.peers.bun.path, [path.join(SERVERS_DIR, 'bun-server.js')]] },
+  { id: 'deno', label: 'Deno (Deno.listen)', peer: 'deno',
+    env: (ctx) => ({ DENO_DIR: path.join(ctx.opts.peerCache, 'deno-dir'), DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' }),
+    cmd: (_tools, ctx) => [ctx.peers.deno.path, ['run', '--allow-net', '--no-prompt', '--no-config', '--no-lock',
+      path.join(SERVERS_DIR, 'deno-server.js')]] },
 ];
 const HTTP_SERVERS = [
   { id: 'http-asyncore', label: 'examples/http_server', http: true, example: true },
@@ -141,12 +165,7 @@ const WORKLOADS = [
   { id: 'churn', label: 'churn 64 B, 32 in flight', chart: ['churn 64 B', '32 in flight'], mode: 'churn', conns: 32, size: 64, metric: 'ops_per_s', unit: 'conn/s', cpuUnit: 'µs/conn' },
   { id: 'http', label: 'HTTP small file, keep-alive (wrk, 32 conns)', chart: ['HTTP 1 KiB file', 'keep-alive (wrk)'], http: true, conns: 32, metric: 'ops_per_s', unit: 'req/s', cpuUnit: 'µs/req' },
 ];
-const ANCHOR = 'net';
-const C_BASE = 'c-epoll';
-const HTTP_ANCHOR = 'http-node';
 const HTTP_FILE = 'bench.html';
-// a run during which other processes used more than this many cores is "disturbed" (and retried once)
-const NOISE_CORES = 0.2;
 
 // -------------------------------------------------- children and cleanup
 
@@ -405,6 +424,7 @@ async function startServer(spec, ctx) {
     [cmd, args] = spec.cmd(ctx.tools, ctx);
   }
   if (spec.python) env.PYTHONWARNINGS = 'ignore::DeprecationWarning';
+  if (spec.env) Object.assign(env, spec.env(ctx));
   const [pc, pa] = pinned(cmd, args, 0, ctx);
   const proc = spawnTracked(pc, pa, { cwd, env }, 24 * 3600 * 1000);
   const t0 = Date.now();
@@ -522,6 +542,7 @@ async function runEcho(wl, srv, pid, port, ctx) {
     durationS: dur,
     serverCpuS: res.server_cpu_s,
     cpuPerOpUs: res.server_cpu_s != null && work > 0 ? (res.server_cpu_s / work) * 1e6 : null,
+    faultsPerOp: res.server_minflt != null && work > 0 ? res.server_minflt / work : null,
     serverUtil: res.server_cpu_s != null && dur > 0 ? res.server_cpu_s / dur : null,
     genUtil: dur > 0 ? res.loadgen_cpu_s / dur : null,
     latencyUs: res.latency_us || null,
@@ -593,241 +614,6 @@ async function runHttp(wl, srv, pid, port, ctx) {
   };
 }
 
-// ---------------------------------------------------------------- stats
-
-function median(xs) {
-  const s = xs.filter((x) => x !== null && x !== undefined && Number.isFinite(x)).sort((a, b) => a - b);
-  if (!s.length) return null;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function summarize(cell) {
-  const runs = cell.runs;
-  if (!runs.length) return null;
-  const vals = runs.map((r) => r.value);
-  return {
-    value: median(vals),
-    min: Math.min(...vals),
-    max: Math.max(...vals),
-    n: runs.length,
-    cpuPerOpUs: median(runs.map((r) => r.cpuPerOpUs)),
-    serverUtil: median(runs.map((r) => r.serverUtil)),
-    genUtil: median(runs.map((r) => r.genUtil)),
-    p50: median(runs.map((r) => r.latencyUs && r.latencyUs.p50)),
-    p99: median(runs.map((r) => r.latencyUs && r.latencyUs.p99)),
-    otherLoad: median(runs.map((r) => r.otherLoad)),
-    disturbed: runs.filter((r) => r.disturbed).length,
-    problems: runs.flatMap((r) => r.problems),
-  };
-}
-
-// --------------------------------------------------------------- report
-
-function fmt(x, digits) {
-  if (x === null || x === undefined || !Number.isFinite(x)) return '—';
-  const d = digits !== undefined ? digits : Math.abs(x) >= 100 ? 0 : Math.abs(x) >= 10 ? 1 : 2;
-  return x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
-}
-const ratio = (a, b) => (a !== null && b ? a / b : null);
-const fmtRatio = (r) => (r === null ? '—' : `${r.toFixed(2)}×`);
-function fmtLat(us) {
-  if (us === null || us === undefined) return '—';
-  return us >= 1000 ? `${fmt(us / 1000, us >= 100000 ? 0 : 1)} ms` : `${fmt(us, 0)} µs`;
-}
-
-function buildTables(results, ctx) {
-  const lines = [];
-  const notes = [];
-  lines.push('| workload | server | median | min–max | p50 / p99 latency | server CPU per op | server CPU | × node:net | × C epoll |');
-  lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|');
-  let genBound = false;
-  let noisy = false;
-  for (const wl of ctx.workloads) {
-    const row = results[wl.id];
-    if (!row) continue;
-    const anchorId = wl.http ? HTTP_ANCHOR : ANCHOR;
-    const anchor = row.cells[anchorId] && row.cells[anchorId].summary;
-    const cbase = !wl.http && row.cells[C_BASE] && row.cells[C_BASE].summary;
-    for (const srv of row.servers) {
-      const cell = row.cells[srv.id];
-      if (cell.skipped) {
-        lines.push(`| ${wl.label} | ${srv.label} | skipped | | | | | | |`);
-        if (!ctx.serverNotes.has(srv.id)) notes.push(`${wl.label} / ${srv.label}: skipped, ${cell.skipped}`);
-        continue;
-      }
-      const s = cell.summary;
-      if (!s) {
-        lines.push(`| ${wl.label} | ${srv.label} | ${cell.errors.length ? 'failed' : 'not run'} | | | | | | |`);
-        continue;
-      }
-      let flag = '';
-      if (s.problems.length) flag += ' ⚠';
-      if (s.genUtil !== null && s.genUtil > 0.9) {
-        flag += ' ᴳ';
-        genBound = true;
-      }
-      if (s.disturbed) {
-        flag += ' ⁿ';
-        noisy = true;
-      }
-      const spread = s.n > 1 ? `${fmt(s.min)}–${fmt(s.max)}` : '(1 run)';
-      const lat = s.p50 !== null ? `${fmtLat(s.p50)} / ${fmtLat(s.p99)}` : '—';
-      const cpu = s.cpuPerOpUs !== null ? `${fmt(s.cpuPerOpUs)} ${wl.cpuUnit}` : '—';
-      const util = s.serverUtil !== null ? `${fmt(s.serverUtil * 100, 0)}%` : '—';
-      const xa = anchor ? fmtRatio(ratio(s.value, anchor.value)) : '—';
-      const xc = cbase ? fmtRatio(ratio(s.value, cbase.value)) : '—';
-      lines.push(`| ${wl.label} | ${srv.label} | ${fmt(s.value)} ${wl.unit}${flag} | ${spread} | ${lat} | ${cpu} | ${util} | ${xa} | ${xc} |`);
-    }
-    for (const srv of row.servers) {
-      const cell = row.cells[srv.id];
-      for (const e of new Set(cell.errors)) notes.push(`${wl.label} / ${srv.label}: ${e}`);
-      if (cell.summary && cell.summary.problems.length) {
-        notes.push(`⚠ ${wl.label} / ${srv.label}: ${[...new Set(cell.summary.problems)].join('; ')}`);
-      }
-    }
-  }
-  if (noisy) notes.push(`ⁿ in some of the runs behind that figure, other processes on the machine used more than ${NOISE_CORES} of a core (each such run was retried once; the less disturbed attempt was kept).`);
-  if (genBound) notes.push('ᴳ the load generator was over 90% busy on its core: that server may be faster than measured (its ratio is a lower bound).');
-  if (results.http) notes.push('HTTP: "× node:net" is relative to node:http for that workload.');
-  return { table: lines.join('\n'), notes };
-}
-
-function evaluateTargets(results) {
-  const sum = (wl, srv) => {
-    const r = results[wl];
-    const c = r && r.cells[srv];
-    return c && c.summary ? c.summary : null;
-  };
-  const genBound = (s) => !!(s && s.genUtil !== null && s.genUtil > 0.9);
-  const T = [
-    ['pp100', 'asyncore-epoll', ANCHOR, 1.6, 'ping-pong ×100: epoll ≥ 1.6× node:net'],
-    ['pp100', 'asyncore-poll', ANCHOR, 1.6, 'ping-pong ×100: poll ≥ 1.6× node:net'],
-    ['pp100', 'asyncore-epoll', C_BASE, 0.9, 'ping-pong ×100: epoll ≥ 0.9× C epoll'],
-    ['pp100', 'asyncore-poll', C_BASE, 0.9, 'ping-pong ×100: poll ≥ 0.9× C epoll'],
-    ['pp100', 'asyncore-select', ANCHOR, 1.4, 'ping-pong ×100: select ≥ 1.4× node:net'],
-    ['pp1000', 'asyncore-epoll', ANCHOR, 1.6, 'ping-pong ×1000: epoll ≥ 1.6× node:net'],
-    ['churn', 'asyncore-epoll', ANCHOR, 2.0, 'churn: epoll ≥ 2× node:net'],
-    ['stream', 'asyncore-epoll', ANCHOR, 1.2, 'stream: epoll ≥ 1.2× node:net'],
-  ];
-  for (const wl of ['pp1', 'pp100', 'pp1000', 'stream', 'churn']) {
-    T.push([wl, 'asyncore-async', 'asyncore-epoll', 0.85, `${wl}: loopAsync within 15% of loop() (epoll)`]);
-  }
-  const rows = [];
-  for (const [wl, srv, base, min, label] of T) {
-    const a = sum(wl, srv);
-    const b = sum(wl, base);
-    if (!a || !b || !a.value || !b.value) continue;
-    const r = a.value / b.value;
-    // capacity estimate: the inverse ratio of the server CPU spent per operation
-    const cpuRatio = a.cpuPerOpUs && b.cpuPerOpUs ? b.cpuPerOpUs / a.cpuPerOpUs : null;
-    let status = r >= min ? 'met' : 'NOT met';
-    if (a.disturbed || b.disturbed) status = `inconclusive, ${status.toLowerCase()} (disturbed runs)`;
-    const caveats = [];
-    if (genBound(b)) caveats.push(`${base} was generator-bound`);
-    if (genBound(a)) caveats.push(`${srv} was generator-bound`);
-    if (caveats.length) status += ` (${caveats.join(', ')}; see CPU/op)`;
-    rows.push({ label, workload: wl, server: srv, base, ratio: r, cpuRatio, min, met: r >= min, disturbed: !!(a.disturbed || b.disturbed), status });
-  }
-  return rows;
-}
-
-function targetsTable(rows) {
-  if (!rows.length) return '';
-  const lines = ['| target | throughput ratio | server CPU/op ratio | status |', '|---|--:|--:|---|'];
-  for (const r of rows) lines.push(`| ${r.label} | ${r.ratio.toFixed(2)}× | ${r.cpuRatio === null ? '—' : `${r.cpuRatio.toFixed(2)}×`} | ${r.status} |`);
-  return lines.join('\n');
-}
-
-const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const PALETTE = {
-  'asyncore-select': '#9ecae1', 'asyncore-poll': '#4292c6', 'asyncore-epoll': '#08519c', 'asyncore-async': '#6a51a3',
-  net: '#41ab5d', 'c-epoll': '#636363', python: '#fd8d3c', 'python-select': '#fdae6b',
-  'http-asyncore': '#08519c', 'http-node': '#41ab5d',
-};
-
-/** Grouped bars: per workload, each server's median relative to node:net (node:http for HTTP), with min–max whiskers. */
-function buildSvg(results, ctx, title) {
-  const groups = [];
-  for (const wl of ctx.workloads) {
-    const row = results[wl.id];
-    if (!row) continue;
-    const anchorId = wl.http ? HTTP_ANCHOR : ANCHOR;
-    const a = row.cells[anchorId] && row.cells[anchorId].summary;
-    if (!a || !a.value) continue;
-    const bars = [];
-    for (const srv of row.servers) {
-      const s = row.cells[srv.id].summary;
-      if (!s) continue;
-      bars.push({ srv, s, r: s.value / a.value, lo: s.min / a.value, hi: s.max / a.value });
-    }
-    if (bars.length) groups.push({ wl, bars });
-  }
-  const seen = new Map();
-  for (const g of groups) for (const b of g.bars) seen.set(b.srv.id, b.srv);
-  const legend = [...seen.values()];
-  const barW = 22;
-  const gap = 20;
-  const left = 56;
-  const plotH = 300;
-  const bottom = 84;
-  const groupW = (g) => Math.max(g.bars.length * barW, 96);
-  const width = Math.max(720, left + 20 + groups.reduce((s, g) => s + groupW(g) + gap, gap));
-  const perRow = Math.max(1, Math.floor((width - left - 10) / 190));
-  const top = 82 + Math.ceil(legend.length / perRow) * 18;
-  const height = top + plotH + bottom;
-  const maxR = Math.max(1.2, ...groups.flatMap((g) => g.bars.map((b) => Math.max(b.hi, b.r))));
-  const step = maxR > 8 ? 2 : maxR > 4 ? 1 : maxR > 2 ? 0.5 : 0.25;
-  const yMax = Math.ceil((maxR * 1.08) / step) * step;
-  const y = (v) => top + plotH - (v / yMax) * plotH;
-  const out = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="11">`);
-  out.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
-  out.push(`<text x="${left}" y="20" font-size="15" font-weight="bold">${esc(title)}</text>`);
-  out.push(`<text x="${left}" y="36" fill="#555">median throughput relative to node:net (HTTP: to node:http), higher is better;</text>`);
-  out.push(`<text x="${left}" y="50" fill="#555">whiskers: min–max of the runs; bar tooltips hold the absolute figures</text>`);
-  legend.forEach((srv, i) => {
-    const lx = left + (i % perRow) * 190;
-    const ly = 70 + Math.floor(i / perRow) * 18;
-    out.push(`<rect x="${lx}" y="${ly - 9}" width="12" height="12" fill="${PALETTE[srv.id] || '#999'}"/>`);
-    out.push(`<text x="${lx + 17}" y="${ly + 1}">${esc(srv.label)}</text>`);
-  });
-  for (let v = 0; v <= yMax + 1e-9; v += step) {
-    out.push(`<line x1="${left}" x2="${width - 10}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#e5e5e5"/>`);
-    out.push(`<text x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" fill="#555">${v.toFixed(step < 0.5 ? 2 : 1)}×</text>`);
-  }
-  out.push(`<line x1="${left}" x2="${width - 10}" y1="${y(1).toFixed(1)}" y2="${y(1).toFixed(1)}" stroke="#41ab5d" stroke-dasharray="5,4"/>`);
-  let x = left + gap;
-  let anyDisturbed = false;
-  for (const g of groups) {
-    const off = (groupW(g) - g.bars.length * barW) / 2;
-    g.bars.forEach((b, i) => {
-      const bx = x + off + i * barW;
-      const color = PALETTE[b.srv.id] || '#999';
-      const tip = `${b.srv.label}, ${g.wl.label}: ${fmt(b.s.value)} ${g.wl.unit} (${b.r.toFixed(2)}×)`;
-      out.push(`<g><title>${esc(tip)}</title><rect x="${bx + 1}" y="${y(b.r).toFixed(1)}" width="${barW - 2}" height="${(y(0) - y(b.r)).toFixed(1)}" fill="${color}"/></g>`);
-      if (b.s.n > 1) {
-        const cx = bx + barW / 2;
-        out.push(`<line x1="${cx}" x2="${cx}" y1="${y(b.hi).toFixed(1)}" y2="${y(b.lo).toFixed(1)}" stroke="#222"/>`);
-        out.push(`<line x1="${cx - 3}" x2="${cx + 3}" y1="${y(b.hi).toFixed(1)}" y2="${y(b.hi).toFixed(1)}" stroke="#222"/>`);
-        out.push(`<line x1="${cx - 3}" x2="${cx + 3}" y1="${y(b.lo).toFixed(1)}" y2="${y(b.lo).toFixed(1)}" stroke="#222"/>`);
-      }
-      const ty = Math.min(y(b.r), y(b.hi)) - 4;
-      const mark = b.s.disturbed ? '*' : '';
-      if (mark) anyDisturbed = true;
-      out.push(`<text x="${bx + barW / 2}" y="${ty.toFixed(1)}" text-anchor="middle" font-size="8" fill="#333">${b.r >= 10 ? b.r.toFixed(0) : b.r.toFixed(2)}${mark}</text>`);
-    });
-    const cx = x + groupW(g) / 2;
-    g.wl.chart.forEach((t, k) => out.push(`<text x="${cx}" y="${top + plotH + 16 + 14 * k}" text-anchor="middle">${esc(t)}</text>`));
-    x += groupW(g) + gap;
-  }
-  out.push(`<line x1="${left}" x2="${width - 10}" y1="${y(0)}" y2="${y(0)}" stroke="#333"/>`);
-  if (anyDisturbed) out.push(`<text x="${left}" y="${height - 26}" fill="#777" font-size="10">* other processes on the machine used more than ${NOISE_CORES} of a core during some of these runs</text>`);
-  out.push(`<text x="${left}" y="${height - 12}" fill="#777" font-size="10">${esc(ctx.footer)}</text>`);
-  out.push('</svg>');
-  return out.join('\n') + '\n';
-}
-
 // ----------------------------------------------------------------- main
 
 let ctx;
@@ -836,7 +622,10 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.list) {
     process.stdout.write('servers:\n');
-    for (const s of [...SERVERS, ...HTTP_SERVERS]) process.stdout.write(`  ${s.id.padEnd(16)} ${s.label}${s.optIn ? ' (only when named)' : ''}\n`);
+    for (const s of [...SERVERS, ...HTTP_SERVERS]) {
+      const how = s.optIn ? ' (only when named)' : s.peer ? ' (non-libuv peer: when found, or fetched with --peers)' : '';
+      process.stdout.write(`  ${s.id.padEnd(16)} ${s.label}${how}\n`);
+    }
     process.stdout.write('workloads:\n');
     for (const w of WORKLOADS) process.stdout.write(`  ${w.id.padEnd(16)} ${w.label}\n`);
     return;
@@ -858,6 +647,7 @@ async function main() {
     notes: [],
   };
   const startedAt = new Date();
+  ctx.loadavgAtStart = os.loadavg();
   ctx.tools = ensureTools();
   ctx.notes.push(...ensureCompiled(opts));
 
@@ -869,8 +659,21 @@ async function main() {
     const r = spawnSync('python3', ['-W', 'ignore', '-c', 'import asyncore'], { encoding: 'utf8', timeout: 20000 });
     if (r.status !== 0) python = { ok: false, why: `python3 cannot import asyncore (${r.error ? r.error.message : (r.stderr || '').trim().split('\n').pop()})` };
   }
-  const unavailable = (s) => (s.lib ? libMissing(lib, s) : s.python && !python.ok ? python.why : null);
-  const echoServers = SERVERS.filter((s) => (opts.servers ? opts.servers.includes(s.id) : !s.optIn));
+  // the peers: asked for (--peers, or named in --servers) are fetched when missing; else only found
+  ctx.peers = {};
+  const askedPeers = new Set([...(opts.peers || []), ...(opts.servers || []).filter((id) => PEERS[id])]);
+  const wantedPeers = SERVERS.filter((s) => s.peer && (opts.servers ? opts.servers.includes(s.id) : opts.peers === null || opts.peers.includes(s.id)));
+  if (ctx.workloads.some((w) => !w.http)) {
+    for (const s of wantedPeers) {
+      const found = locatePeer(s.peer, { cacheDir: opts.peerCache, fetch: askedPeers.has(s.peer), note: progressNote });
+      ctx.peers[s.peer] = found;
+      if (found.ok) s.label = `${PEERS[s.peer].name} ${found.version} (${s.peer === 'bun' ? 'Bun.listen' : 'Deno.listen'})`;
+    }
+  }
+  const unavailable = (s) => (s.lib ? libMissing(lib, s) : s.python && !python.ok ? python.why :
+    s.peer && ctx.peers[s.peer] && !ctx.peers[s.peer].ok ? ctx.peers[s.peer].why : null);
+  const echoServers = SERVERS.filter((s) => (opts.servers ? opts.servers.includes(s.id) :
+    s.peer ? wantedPeers.includes(s) : !s.optIn));
   const namedHttp = opts.servers ? HTTP_SERVERS.filter((s) => opts.servers.includes(s.id)) : [];
   const httpServers = namedHttp.length ? namedHttp : HTTP_SERVERS;
   ctx.serverNotes = new Set();
@@ -993,23 +796,23 @@ async function main() {
   }
   progressDone();
 
-  for (const row of Object.values(results)) for (const cell of Object.values(row.cells)) cell.summary = summarize(cell);
+  for (const row of Object.values(results)) for (const cell of Object.values(row.cells)) cell.summary = report.summarize(cell);
 
   // report
   const cpuModel = (os.cpus()[0] && os.cpus()[0].model) || 'unknown CPU';
   ctx.footer = `${startedAt.toISOString()} · ${os.hostname()} · ${cpuModel} × ${cores} · node ${process.version} · ` +
     `${opts.reps} run(s) × ${opts.duration} s after ${opts.warmup} s warm-up${ctx.pin ? ' · pinned' : ''}`;
-  const { table, notes } = buildTables(results, ctx);
-  const targets = evaluateTargets(results);
-  const tt = targetsTable(targets);
+  const { table, notes } = report.buildTables(results, ctx);
+  const targets = report.evaluateTargets(results);
+  const tt = report.targetsTable(targets);
   const allNotes = [...ctx.notes, ...notes];
   if (interrupted) allNotes.unshift('interrupted: partial results');
   let md = `## Echo benchmark\n\n${ctx.footer}\n\n${table}\n`;
   if (tt) {
-    md += `\n### Targets (issue #6)\n\n${tt}\n\nStatus is judged on the throughput ratio of the medians. The CPU/op ratio (the base's server CPU per operation over the server's) estimates the ratio of capacities when the load generator, not the server, was the limit.\n`;
+    md += `\n### Targets (issue #15)\n\n${tt}\n\nEach status is judged on the ratio of the medians named in its row (throughput: higher is better; server CPU per op and p99: lower is better). For throughput targets the capacity ratio (the base's server CPU per operation over the server's) estimates the ratio of capacities when the load generator, not the server, was the limit.\n`;
   }
   if (allNotes.length) md += `\nNotes:\n${allNotes.map((n) => `- ${n}`).join('\n')}\n`;
-  md += '\nServer CPU per op = the server process\'s user+system CPU time over the measured window divided by the operations (round trips, connections, requests; per MB for stream); server CPU = that time over the window\'s length.\n';
+  md += '\nServer CPU per op = the server process\'s user+system CPU time (all its threads) over the measured window divided by the operations (round trips, connections, requests; per MB for stream); server CPU = that time over the window\'s length. Latency: per round trip (ping-pong), per connection from connect() to the echo (churn), per 64 KiB write from its start to the end of its echo (stream; it includes queueing behind the 1 MiB window). "× C": the median over the C epoll server\'s median of the same run.\n';
 
   fs.mkdirSync(opts.out, { recursive: true });
   const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
@@ -1018,7 +821,8 @@ async function main() {
     finishedAt: new Date().toISOString(),
     interrupted,
     options: { duration: opts.duration, warmup: opts.warmup, reps: opts.reps, pinned: ctx.pin, quick: opts.quick },
-    machine: { host: os.hostname(), cpu: cpuModel, cores, node: process.version, platform: `${os.platform()} ${os.release()}`, loadavg: os.loadavg() },
+    machine: { host: os.hostname(), cpu: cpuModel, cores, node: process.version, platform: `${os.platform()} ${os.release()}`, loadavgAtStart: ctx.loadavgAtStart, loadavg: os.loadavg() },
+    peers: Object.fromEntries(Object.entries(ctx.peers).map(([id, p]) => [id, p.ok ? { version: p.version, path: p.path, source: p.source } : { skipped: p.why }])),
     notes: allNotes,
     targets,
     workloads: Object.values(results).map((row) => ({
@@ -1028,7 +832,8 @@ async function main() {
       cpuUnit: row.workload.cpuUnit,
       servers: row.servers.map((srv) => {
         const c = row.cells[srv.id];
-        return { id: srv.id, label: srv.label, skipped: c.skipped, errors: c.errors, summary: c.summary, runs: c.runs };
+        const ratios = c.summary ? report.ratiosOf(row, c.summary) : null;
+        return { id: srv.id, label: srv.label, skipped: c.skipped, errors: c.errors, summary: c.summary, ratios, runs: c.runs };
       }),
     })),
   };
@@ -1039,7 +844,7 @@ async function main() {
   };
   fs.writeFileSync(files.json, JSON.stringify(json, null, 2) + '\n');
   fs.writeFileSync(files.md, md);
-  fs.writeFileSync(files.svg, buildSvg(results, ctx, 'asyncore-node echo benchmark'));
+  fs.writeFileSync(files.svg, report.buildSvg(results, ctx, 'asyncore-node echo benchmark'));
   for (const [k, f] of Object.entries(files)) fs.copyFileSync(f, path.join(opts.out, `latest.${k}`));
 
   process.stdout.write(`\n${md}\nraw figures: ${path.relative(process.cwd(), files.json)}\nchart: ${path.relative(process.cwd(), files.svg)}\n`);

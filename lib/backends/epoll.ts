@@ -39,6 +39,8 @@
  * new epoll fd taking the closed number, regular files).
  */
 import { constants as osConstants } from 'node:os';
+// The global `performance` is an accessor (a getter call per use): the module's binding is not.
+import { performance } from 'node:perf_hooks';
 import { binding } from '../native';
 import { throwIfErrno } from '../errors';
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDHUP } from '../select';

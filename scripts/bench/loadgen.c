@@ -12,7 +12,9 @@
  *             and per-round-trip latency (p50/p90/p99/p99.9/max).
  *   stream    N connections (default 1), each writing S-byte writes (default
  *             64 KiB) continuously while reading the echo back, with at most
- *             --window bytes (default 1 MiB) un-echoed.  Reports MB/s echoed.
+ *             --window bytes (default 1 MiB) un-echoed.  Reports MB/s echoed
+ *             and per-write latency: from the start of a write to the end of
+ *             its echo (it includes the queueing behind the window).
  *   churn     N connections in flight (default 32); each connects, sends S
  *             bytes (default 64), reads the S-byte echo and closes.  Reports
  *             connections/s and per-connection latency.
@@ -29,7 +31,8 @@
  * The run is: establish connections (pingpong/stream), --warmup seconds of
  * load, then --duration seconds measured.  With --cpu-pid the user+system
  * CPU time of that process (e.g. the server) across the measured window is
- * reported.  One JSON object is printed on stdout.  Exit status 0 when the
+ * reported, and its minor page faults (a server that keeps touching fresh
+ * memory pays for it in the kernel).  One JSON object is printed on stdout.  Exit status 0 when the
  * run was clean (no mismatch, no error), 1 otherwise, 2 on usage errors.
  */
 #define _GNU_SOURCE
@@ -69,6 +72,7 @@ typedef struct {
     uint64_t msg_end;    /* pingpong/churn: stream offset at the end of the current message */
     uint64_t chunk_end;  /* stream: end offset of the write in progress */
     double t_start;      /* start of the current round trip / connection */
+    double *chunk_t;     /* stream: start time of each write in flight, by write number mod chunk_ring */
     uint32_t events;     /* registered epoll events */
 } conn_t;
 
@@ -95,6 +99,7 @@ static int ep;
 static conn_t *conns;
 static long nconns;
 static uint8_t rbuf[RBUF];
+static size_t chunk_ring; /* stream: slots in conn_t.chunk_t (writes that can be in flight, + 2) */
 
 /* counters; reset when the measured window starts */
 static int phase = PH_CONNECT;
@@ -137,8 +142,9 @@ static void usage(void) {
     exit(2);
 }
 
-static double cpu_of_pid(long pid) {
-    /* utime + stime (fields 14 and 15) of /proc/<pid>/stat, in seconds; <0 on failure */
+static double cpu_of_pid(long pid, unsigned long long *minflt) {
+    /* utime + stime (fields 14 and 15) of /proc/<pid>/stat, in seconds; <0 on failure;
+       *minflt: its minor page faults (field 10) */
     char path[64], buf[4096];
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
     FILE *f = fopen(path, "r");
@@ -150,8 +156,8 @@ static double cpu_of_pid(long pid) {
     if (!p) return -1;
     p += 2;
     unsigned long long ut = 0, st = 0;
-    /* after ')': state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15) */
-    if (sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return -1;
+    /* after ')': state(3) ppid pgrp session tty_nr tpgid flags minflt(10) cminflt majflt cmajflt utime(14) stime(15) */
+    if (sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %llu %*u %*u %*u %llu %llu", minflt, &ut, &st) != 3) return -1;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
@@ -324,6 +330,7 @@ static void pump_write(conn_t *c) {
                     return;
                 }
                 c->chunk_end = c->sent + (uint64_t)opt_size;
+                c->chunk_t[(c->sent / (uint64_t)opt_size) % chunk_ring] = now();
             }
             r = write_upto(c, c->chunk_end);
             if (r < 0) { conn_close(c, S_DEAD); return; }
@@ -385,10 +392,20 @@ static void on_readable(conn_t *c) {
         got = (size_t)(limit - c->recvd);
     }
     verify(c, rbuf, got);
+    uint64_t before = c->recvd;
     c->recvd += got;
     if (phase == PH_MEASURE) bytes_echoed += got;
 
     if (opt_mode == M_STREAM) {
+        /* a latency sample for each write whose last byte came back */
+        uint64_t sz = (uint64_t)opt_size;
+        if (phase == PH_MEASURE && c->recvd / sz > before / sz) {
+            double t = now();
+            for (uint64_t k = before / sz; k < c->recvd / sz; k++) {
+                double t0 = c->chunk_t[k % chunk_ring];
+                if (t0 >= t_measure_start) add_sample((t - t0) * 1e6);
+            }
+        }
         pump_write(c);
         return;
     }
@@ -511,6 +528,13 @@ int main(int argc, char **argv) {
     samples = malloc(sizeof(float) * MAX_SAMPLES);
     conns = calloc((size_t)opt_conns, sizeof *conns);
     if (!pat || !samples || !conns) die("malloc");
+    if (opt_mode == M_STREAM) {
+        chunk_ring = (size_t)(opt_window / opt_size) + 2;
+        for (long i = 0; i < opt_conns; i++) {
+            conns[i].chunk_t = calloc(chunk_ring, sizeof(double));
+            if (!conns[i].chunk_t) die("malloc");
+        }
+    }
     for (size_t i = 0; i < PERIOD; i++) pat[i] = (uint8_t)(xorshift() >> 24);
     for (size_t i = PERIOD; i < pat_len; i++) pat[i] = pat[(i - PERIOD) % PERIOD];
 
@@ -534,6 +558,7 @@ int main(int argc, char **argv) {
         t_phase_end = t0 + opt_connect_timeout;
     }
     double cpu_srv0 = -1, cpu_self0 = 0, cpu_srv1 = -1, cpu_self1 = 0;
+    unsigned long long flt_srv0 = 0, flt_srv1 = 0;
     double sys_busy0 = 0, sys_steal0 = 0, sys_busy1 = 0, sys_steal1 = 0;
     int sys_ok = 0;
     int timed_out_connecting = 0;
@@ -552,13 +577,13 @@ int main(int argc, char **argv) {
             } else if (phase == PH_WARMUP) {
                 phase = PH_MEASURE;
                 reset_window(t);
-                if (opt_cpu_pid) cpu_srv0 = cpu_of_pid(opt_cpu_pid);
+                if (opt_cpu_pid) cpu_srv0 = cpu_of_pid(opt_cpu_pid, &flt_srv0);
                 cpu_self0 = self_cpu();
                 sys_ok = system_cpu(&sys_busy0, &sys_steal0) == 0;
                 t_phase_end = t + opt_duration;
             } else {
                 t_measure_end = t;
-                if (opt_cpu_pid) cpu_srv1 = cpu_of_pid(opt_cpu_pid);
+                if (opt_cpu_pid) cpu_srv1 = cpu_of_pid(opt_cpu_pid, &flt_srv1);
                 cpu_self1 = self_cpu();
                 sys_ok = sys_ok && system_cpu(&sys_busy1, &sys_steal1) == 0;
                 break;
@@ -566,7 +591,7 @@ int main(int argc, char **argv) {
         }
         if ((long)total_errors > opt_max_errors) {
             t_measure_end = t;
-            if (phase == PH_MEASURE && opt_cpu_pid) cpu_srv1 = cpu_of_pid(opt_cpu_pid);
+            if (phase == PH_MEASURE && opt_cpu_pid) cpu_srv1 = cpu_of_pid(opt_cpu_pid, &flt_srv1);
             cpu_self1 = self_cpu();
             break;
         }
@@ -574,7 +599,7 @@ int main(int argc, char **argv) {
            with the others; if all are dead, stop */
         if (opt_mode != M_CHURN && phase != PH_CONNECT && connected_count == 0) {
             t_measure_end = t;
-            if (phase == PH_MEASURE && opt_cpu_pid) cpu_srv1 = cpu_of_pid(opt_cpu_pid);
+            if (phase == PH_MEASURE && opt_cpu_pid) cpu_srv1 = cpu_of_pid(opt_cpu_pid, &flt_srv1);
             cpu_self1 = self_cpu();
             break;
         }
@@ -642,8 +667,7 @@ int main(int argc, char **argv) {
            (unsigned long long)ops, elapsed > 0 ? ops / elapsed : 0.0);
     printf("\"bytes\":%llu,\"mb_per_s\":%.3f,", (unsigned long long)bytes_echoed,
            elapsed > 0 ? bytes_echoed / elapsed / 1e6 : 0.0);
-    if (opt_mode != M_STREAM)
-        printf("\"latency_us\":{\"samples\":%u,\"mean\":%.2f,\"p50\":%.2f,\"p90\":%.2f,\"p99\":%.2f,"
+    printf("\"latency_us\":{\"samples\":%u,\"mean\":%.2f,\"p50\":%.2f,\"p90\":%.2f,\"p99\":%.2f,"
                "\"p999\":%.2f,\"max\":%.2f},",
                nsamples, mean, pct(0.5), pct(0.9), pct(0.99), pct(0.999), nsamples ? samples[nsamples - 1] : 0.0);
     printf("\"mismatches\":%llu,\"mismatch_bytes\":%llu,\"total_mismatches\":%llu,",
@@ -657,9 +681,9 @@ int main(int argc, char **argv) {
     printf("\"connected_at_end\":%ld,\"connect_timeout\":%s,", connected_count,
            timed_out_connecting ? "true" : "false");
     if (opt_cpu_pid && cpu_srv0 >= 0 && cpu_srv1 >= 0)
-        printf("\"server_cpu_s\":%.3f,", cpu_srv1 - cpu_srv0);
+        printf("\"server_cpu_s\":%.3f,\"server_minflt\":%llu,", cpu_srv1 - cpu_srv0, flt_srv1 - flt_srv0);
     else
-        printf("\"server_cpu_s\":null,");
+        printf("\"server_cpu_s\":null,\"server_minflt\":null,");
     if (sys_ok && measured && phase == PH_MEASURE && sys_busy1 > 0)
         printf("\"system_cpu\":{\"ncpu\":%ld,\"busy_s\":%.3f,\"steal_s\":%.3f},", sysconf(_SC_NPROCESSORS_ONLN),
                sys_busy1 - sys_busy0, sys_steal1 - sys_steal0);
